@@ -9,7 +9,9 @@ per thread: lxml parser objects must not be shared between threads.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,6 +73,7 @@ def parse_bytes(
             f"document is {len(data)} bytes, over the limit of {limits.max_bytes} bytes",
             source=source,
         )
+    _refuse_doctype_in_prolog(data, source)
     try:
         root = etree.fromstring(data, _thread_parser(), base_url=None)
     except etree.XMLSyntaxError as exc:
@@ -80,17 +83,19 @@ def parse_bytes(
     return tree
 
 
-def parse_file(path: str | os.PathLike[str], *, limits: XMLLimits = DEFAULT_LIMITS) -> etree._ElementTree:
+def parse_file(
+    path: str | os.PathLike[str], *, limits: XMLLimits = DEFAULT_LIMITS
+) -> etree._ElementTree:
     """Parse a file, refusing it by size before reading it."""
-    path = Path(path)
-    size = path.stat().st_size
+    name = str(path)
+    size = Path(path).stat().st_size
     if size > limits.max_bytes:
         raise XMLLimitError(
-            f"document is {size} bytes, over the limit of {limits.max_bytes} bytes",
-            source=str(path),
+            f"document is {size} bytes, over the limit of {limits.max_bytes} bytes", source=name
         )
-    with path.open("rb") as fh:
-        return parse_bytes(read_limited(fh, limits.max_bytes, source=str(path)), source=str(path), limits=limits)
+    with open(path, "rb") as fh:
+        data = read_limited(fh, limits.max_bytes, source=name)
+    return parse_bytes(data, source=name, limits=limits)
 
 
 def read_limited(stream: IO[bytes], limit: int, *, source: str = "<stream>") -> bytes:
@@ -107,17 +112,26 @@ def read_limited(stream: IO[bytes], limit: int, *, source: str = "<stream>") -> 
 def check_tree(tree: etree._ElementTree, *, source: str, limits: XMLLimits) -> None:
     """The checks every parsed document passes: no DOCTYPE, no XInclude, depth within limits."""
     _refuse_doctype(tree, source)
-    root = tree.getroot()
-    include = _find_xinclude(root)
+    check_element(tree.getroot(), source=source, limits=limits)
+
+
+def check_element(element: etree._Element, *, source: str, limits: XMLLimits) -> None:
+    """No XInclude inside ``element``, and no nesting below it deeper than the limit.
+
+    Both checks are one compiled XPath each, so they run in C, not per element in Python.
+    """
+    include = _find_xinclude(element)
     if include:
         raise XMLSecurityError(
             "XInclude is not processed and not allowed (element xi:include)",
             source=source,
             line=include[0].sourceline,
         )
-    if _deeper_than(limits.max_depth)(root):
+    if _deeper_than(limits.max_depth)(element):
         raise XMLLimitError(
-            f"document nests elements deeper than the limit of {limits.max_depth}", source=source
+            f"elements nest deeper than the limit of {limits.max_depth}",
+            source=source,
+            line=element.sourceline,
         )
 
 
@@ -135,39 +149,28 @@ def iter_records(
     limit applies to each record, the DOCTYPE ban to the document.
     """
     name = source_name or (str(source) if isinstance(source, (str, os.PathLike)) else "<stream>")
-    events = etree.iterparse(source, events=("start", "end"), tag=None, **_PARSER_OPTIONS)
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as stream:
+            yield from _iter_stream(stream, tag, limits, name)
+    else:
+        yield from _iter_stream(source, tag, limits, name)
+
+
+def _iter_stream(
+    stream: IO[bytes], tag: str, limits: XMLLimits, name: str
+) -> Iterator[etree._Element]:
+    head = stream.read(_PROLOG_SCAN_BYTES)
+    _refuse_doctype_in_prolog(head, name)
+    events = etree.iterparse(
+        _Rejoined(head, stream), events=("end",), tag=tag, **_PARSER_OPTIONS
+    )
     checked = False
-    too_deep = _deeper_than(limits.max_depth)
-    depth = 0
     try:
-        for event, element in events:
-            if event == "start":
-                depth += 1
-                if not checked:
-                    _refuse_doctype(element.getroottree(), name)
-                    checked = True
-                if depth > limits.max_depth:
-                    raise XMLLimitError(
-                        f"document nests elements deeper than the limit of {limits.max_depth}",
-                        source=name,
-                        line=element.sourceline,
-                    )
-                continue
-            depth -= 1
-            if element.tag == f"{{{XINCLUDE_NS}}}include":
-                raise XMLSecurityError(
-                    "XInclude is not processed and not allowed (element xi:include)",
-                    source=name,
-                    line=element.sourceline,
-                )
-            if element.tag != tag:
-                continue
-            if too_deep(element):
-                raise XMLLimitError(
-                    f"record nests elements deeper than the limit of {limits.max_depth}",
-                    source=name,
-                    line=element.sourceline,
-                )
+        for _, element in events:
+            if not checked:
+                _refuse_doctype(element.getroottree(), name)
+                checked = True
+            check_element(element, source=name, limits=limits)
             yield element
             element.clear(keep_tail=True)
             parent = element.getparent()
@@ -176,6 +179,52 @@ def iter_records(
                     del parent[0]
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc, name) from exc
+
+
+# What may stand before the root element: white space, the XML declaration, processing
+# instructions and comments. A DOCTYPE there is refused before libxml2 ever reads it.
+_PROLOG_DOCTYPE = re.compile(r"(?:\s+|<\?.*?\?>|<!--.*?-->)*<!DOCTYPE", re.DOTALL)
+_PROLOG_SCAN_BYTES = 64 * 1024
+
+
+def _refuse_doctype_in_prolog(data: bytes, source: str) -> None:
+    """Refuse a DOCTYPE by a scan of the prolog, so no DTD is handed to the parser at all.
+
+    The scan reads ASCII-compatible encodings as Latin-1 and UTF-16 by its BOM or its first
+    bytes; anything else is still caught after parsing by :func:`_refuse_doctype`.
+    """
+    head = data[:_PROLOG_SCAN_BYTES]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
+        encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else (
+            "utf-16-le" if head.startswith(b"<\x00") else "utf-16-be"
+        )
+        text = head[: len(head) // 2 * 2].decode(encoding, errors="replace")
+    else:
+        text = head.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
+    if _PROLOG_DOCTYPE.match(text):
+        line = text[: text.index("<!DOCTYPE")].count("\n") + 1
+        raise XMLSecurityError(
+            "a DOCTYPE is not allowed (DTDs and entities are refused)", source=source, line=line
+        )
+
+
+class _Rejoined(io.RawIOBase):
+    """A stream whose first bytes were already read (for the prolog scan), put back in front."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            chunk, self._head = (self._head, b"") if size < 0 else (
+                self._head[:size], self._head[size:]
+            )
+            return chunk
+        return self._rest.read(size)
 
 
 def _refuse_doctype(tree: etree._ElementTree, source: str) -> None:

@@ -1,0 +1,172 @@
+"""Gateway settings: defaults here, then ``config/gateway.toml``, then ``CPEX_*`` variables.
+
+The file is a contract: a ``version`` key, typed sections, unknown keys refused. Every problem
+stops the process with a :class:`~gateway.errors.ConfigError` naming the file and the dotted key.
+An environment variable ``CPEX_<SECTION>_<KEY>`` (upper case) overrides ``[section] key``; its
+value is read as a TOML value (``8080``, ``true``, ``"text"``) and, failing that, as a string.
+Relative paths (and a relative SQLite file) are resolved against the project folder: the parent
+of the folder that holds the config file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.errors import ConfigError
+from gateway.xml.parser import XMLLimits
+
+CONFIG_ENV = "CPEX_CONFIG"
+DEFAULT_CONFIG = Path("config/gateway.toml")
+SUPPORTED_VERSIONS = (1,)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = Field("sqlite:///var/cpex.db", min_length=1)
+    echo: bool = False
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+
+
+class XMLSettings(_Section):
+    max_document_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_depth: int = Field(64, ge=4, le=250)
+
+    @property
+    def limits(self) -> XMLLimits:
+        return XMLLimits(max_bytes=self.max_document_bytes, max_depth=self.max_depth)
+
+
+class PathSettings(_Section):
+    schemas: str = "schemas"
+    mappings: str = "mappings"
+    var: str = "var"
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(_Section):
+    version: int = 1
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    xml: XMLSettings = XMLSettings()
+    paths: PathSettings = PathSettings()
+    logging: LoggingSettings = LoggingSettings()
+    # Where the settings came from, and what relative paths are resolved against.
+    source: str = Field("defaults", exclude=True)
+    base_dir: str = Field(".", exclude=True)
+
+    def path(self, name: Literal["schemas", "mappings", "var"]) -> Path:
+        return _resolve(Path(self.base_dir), getattr(self.paths, name))
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite file made absolute (under the project)."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(_resolve(Path(self.base_dir), url[len(prefix):]))
+        return url
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Load and validate settings.
+
+    ``path`` defaults to ``$CPEX_CONFIG`` or ``config/gateway.toml`` if that file exists (else the
+    built-in defaults, which are the embedded SQLite set-up). ``overrides`` are dotted keys set
+    last (used by tests and command-line options).
+    """
+    env = os.environ if environ is None else environ
+    explicit = path is not None or CONFIG_ENV in env
+    file = Path(path if path is not None else env.get(CONFIG_ENV, DEFAULT_CONFIG))
+    data: dict[str, Any] = {}
+    if file.is_file():
+        data = _read_toml(file)
+        source, base_dir = str(file), file.resolve().parent.parent
+    elif explicit:
+        raise ConfigError("config file not found", file=str(file))
+    else:
+        source, base_dir = "defaults", Path.cwd()
+    from_env = _apply_environment(data, env)
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(data, dotted, value)
+    version = data.get("version", 1)
+    if version not in SUPPORTED_VERSIONS:
+        raise ConfigError(
+            f"unsupported config version {version!r} (this gateway reads {SUPPORTED_VERSIONS})",
+            file=source,
+            key="version",
+        )
+    try:
+        return Settings.model_validate({**data, "source": source, "base_dir": str(base_dir)})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        reason = first["msg"]
+        if first["type"] == "extra_forbidden":
+            reason = "unknown key (see config/README.md for the keys this gateway reads)"
+        where = f"environment variable {from_env[key]}" if key in from_env else source
+        raise ConfigError(reason, file=where, key=key) from None
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        with file.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=str(file)) from exc
+
+
+def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Set every key that has a ``CPEX_<SECTION>_<KEY>`` variable; return key -> variable name."""
+    used: dict[str, str] = {}
+    for section_name, section_field in Settings.model_fields.items():
+        section_type = section_field.annotation
+        if not (isinstance(section_type, type) and issubclass(section_type, _Section)):
+            continue
+        for key in section_type.model_fields:
+            var = f"CPEX_{section_name}_{key}".upper()
+            if var in env:
+                _set_dotted(data, f"{section_name}.{key}", _parse_env_value(env[var]))
+                used[f"{section_name}.{key}"] = var
+    return used
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    node = data
+    for name in parents:
+        node = node.setdefault(name, {})
+    node[last] = value
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else base / path

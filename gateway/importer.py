@@ -1,0 +1,97 @@
+"""Import a CPEX batch file into the CRM base, one record at a time.
+
+The batch is streamed (``iter_records``), so a large file costs constant memory. Each Profile
+record is validated on its own against the profile schema, turned into a canonical profile and
+stored in its own transaction: valid records are stored even when others are rejected, and a
+rejected record is reported with its index, line and errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from gateway.errors import GatewayError, SchemaValidationError, ValidationIssue
+from gateway.model.namespaces import CPEX_PROFILE_NS
+from gateway.model.xmlcodec import profile_from_element
+from gateway.runtime import Gateway
+from gateway.store.profiles import ProfileStore
+from gateway.xml.parser import iter_records
+from gateway.xml.schemas import Validator
+
+PROFILE_TAG = f"{{{CPEX_PROFILE_NS}}}Profile"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    index: int  # 1-based position of the record in the batch
+    status: str  # created | updated | unchanged | rejected
+    golden_id: str | None = None
+    line: int | None = None
+    errors: tuple[ValidationIssue, ...] = ()
+
+
+@dataclass
+class ImportReport:
+    source: str
+    outcomes: list[RecordOutcome] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(o.status for o in self.outcomes)
+
+    @property
+    def rejected(self) -> list[RecordOutcome]:
+        return [o for o in self.outcomes if o.status == "rejected"]
+
+
+def import_batch(
+    gateway: Gateway,
+    path: str | os.PathLike[str],
+    *,
+    source_system: str,
+    on_record: Callable[[RecordOutcome], None] | None = None,
+) -> ImportReport:
+    """Store the valid profiles of a CPEX batch file; report every record's outcome."""
+    store = ProfileStore(gateway.engine)
+    validator = gateway.schemas.validator(CPEX_PROFILE_NS)
+    report = ImportReport(source=str(path))
+    for index, element in _numbered(iter_records(path, PROFILE_TAG, limits=gateway.xml_limits)):
+        outcome = _import_one(store, validator, element, index, source_system, str(path))
+        report.outcomes.append(outcome)
+        if on_record is not None:
+            on_record(outcome)
+    return report
+
+
+def _numbered(records: Iterator[etree._Element]) -> Iterator[tuple[int, etree._Element]]:
+    return enumerate(records, start=1)
+
+
+def _import_one(
+    store: ProfileStore,
+    validator: Validator,
+    element: etree._Element,
+    index: int,
+    source_system: str,
+    source: str,
+) -> RecordOutcome:
+    line = element.sourceline
+    issues = validator.issues(element)
+    try:
+        if issues:
+            raise SchemaValidationError(issues, source=source)
+        profile = profile_from_element(element)
+        raw = etree.tostring(element, encoding="unicode")
+        saved = store.save_source_profile(profile, source_system=source_system, raw=raw)
+    except SchemaValidationError as exc:
+        return RecordOutcome(index, "rejected", line=line, errors=tuple(exc.issues))
+    except GatewayError as exc:
+        path = getattr(exc, "path", None)
+        issue = ValidationIssue(line=line, column=None, path=path, message=str(exc))
+        return RecordOutcome(index, "rejected", line=line, errors=(issue,))
+    return RecordOutcome(index, saved.outcome, golden_id=saved.golden_id, line=line)

@@ -1,0 +1,43 @@
+"""The running gateway's shared parts, built from settings: engine, schema registry, store.
+
+Nothing here is created at import time; the CLI and the Flask app factory each build one
+:class:`Gateway` and close it when done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from gateway.config import Settings
+from gateway.xml.parser import XMLLimits
+from gateway.xml.schemas import SchemaRegistry
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from gateway.store.engine import make_engine
+
+            self._engine = make_engine(self.settings.database_url, echo=self.settings.database.echo)
+        return self._engine
+
+    @cached_property
+    def schemas(self) -> SchemaRegistry:
+        return SchemaRegistry(self.settings.path("schemas"))
+
+    @property
+    def xml_limits(self) -> XMLLimits:
+        return self.settings.xml.limits
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None

@@ -1,0 +1,23 @@
+"""The Flask app factory: one blueprint per surface, every endpoint with an access rule."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from gateway.config import Settings, load_settings
+from gateway.runtime import Gateway
+from gateway.web import errors, health
+from gateway.web.access import check_rules
+from gateway.web.context import EXTENSION
+
+
+def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> Flask:
+    """Build the app. Starts no scheduler and opens no connection until a request needs one."""
+    gateway = gateway or Gateway(settings or load_settings())
+    app = Flask("gateway", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = gateway.settings.server.max_body_bytes
+    app.extensions[EXTENSION] = gateway
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    check_rules(app)
+    return app
