@@ -204,3 +204,18 @@ def _place(source: str | None, line: int | None, column: int | None) -> str:
     if column is not None and line is not None:
         parts[-1] += f", column {column}"
     return (", ".join(parts) + ": ") if parts else ""
+
+
+# --- authentication and authorisation --------------------------------------------------------
+
+
+class AuthenticationError(GatewayError):
+    """No credentials, or credentials that match no active key (HTTP 401)."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(GatewayError):
+    """Valid credentials that do not allow this operation (HTTP 403)."""
+
+    code = "forbidden"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from gateway.errors import GatewayError, SchemaValidationError, ValidationIssue
-from gateway.model.namespaces import CPEX_PROFILE_NS
+from gateway.model.namespaces import CPEX_EXCHANGE_NS, CPEX_PROFILE_NS
 from gateway.model.xmlcodec import profile_from_element
 from gateway.runtime import Gateway
 from gateway.store.profiles import ProfileStore
@@ -24,6 +24,17 @@ from gateway.xml.parser import iter_records
 from gateway.xml.schemas import Validator
 
 PROFILE_TAG = f"{{{CPEX_PROFILE_NS}}}Profile"
+HEADER_TAG = f"{{{CPEX_EXCHANGE_NS}}}Header"
+SENDER_TAG = f"{{{CPEX_EXCHANGE_NS}}}Sender"
+
+
+class ImportSourceError(GatewayError):
+    code = "no_source_system"
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(
+            f"{path}: no source system: the envelope header has no Sender; pass --source NAME"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +60,29 @@ class ImportReport:
         return [o for o in self.outcomes if o.status == "rejected"]
 
 
+def read_sender(gateway: Gateway, path: str | os.PathLike[str]) -> str | None:
+    """The ``Sender`` of a batch file's envelope header (read without loading the batch)."""
+    for header in iter_records(path, HEADER_TAG, limits=gateway.xml_limits):
+        sender = header.findtext(SENDER_TAG)
+        return sender.strip() if sender else None
+    return None
+
+
 def import_batch(
     gateway: Gateway,
     path: str | os.PathLike[str],
     *,
-    source_system: str,
+    source_system: str | None = None,
     on_record: Callable[[RecordOutcome], None] | None = None,
 ) -> ImportReport:
-    """Store the valid profiles of a CPEX batch file; report every record's outcome."""
+    """Store the valid profiles of a CPEX batch file; report every record's outcome.
+
+    ``source_system`` defaults to the envelope header's ``Sender``. Each record's key in that
+    system is its identifier whose ``system`` is the source system.
+    """
+    source_system = source_system or read_sender(gateway, path)
+    if not source_system:
+        raise ImportSourceError(path)
     store = ProfileStore(gateway.engine)
     validator = gateway.schemas.validator(CPEX_PROFILE_NS)
     report = ImportReport(source=str(path))

@@ -14,6 +14,7 @@ import click
 from gateway.cli.context import CliState
 from gateway.cli.db import db
 from gateway.cli.importing import import_command
+from gateway.cli.keys import keys
 from gateway.cli.serving import demo, serve
 from gateway.cli.validating import validate
 from gateway.errors import GatewayError
@@ -44,6 +45,7 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
 cli.add_command(validate)
 cli.add_command(db)
 cli.add_command(import_command)
+cli.add_command(keys)
 cli.add_command(serve)
 cli.add_command(demo)
 
@@ -67,6 +69,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     return result if isinstance(result, int) else 0
 
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -11,10 +11,14 @@ from gateway.store.migrate import ensure_up_to_date
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--source", "source_system", default="import", show_default=True,
-              help="Name of the source system the records come from.")
+@click.option(
+    "--source",
+    "source_system",
+    default=None,
+    help="Source system the records come from (default: the envelope header's Sender).",
+)
 @pass_state
-def import_command(state: CliState, file: str, source_system: str) -> int:
+def import_command(state: CliState, file: str, source_system: str | None) -> int:
     """Import FILE (a CPEX upsert envelope); one line per rejected record. Exit 1 if any."""
     gateway = state.gateway
     ensure_up_to_date(gateway.engine)

@@ -9,6 +9,7 @@ from werkzeug.serving import run_simple
 
 from gateway.cli.context import CliState, pass_state
 from gateway.importer import import_batch
+from gateway.security.credentials import CredentialStore, Role
 from gateway.store.migrate import ensure_up_to_date, upgrade
 from gateway.web import create_app
 
@@ -34,12 +35,19 @@ def demo(state: CliState, host: str | None, port: int | None) -> None:
     gateway = state.gateway
     upgrade(gateway.engine)
     batch = gateway.settings.path("schemas") / "examples" / DEMO_BATCH.name
-    report = import_batch(gateway, batch, source_system="demo")
+    report = import_batch(gateway, batch)
     counts = report.counts
     click.echo(f"database: {gateway.engine.url.render_as_string(hide_password=True)}")
     click.echo(
         f"demo import of {batch.name}: {len(report.outcomes)} records, "
         + ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged", "rejected"))
+    )
+    issued = CredentialStore(gateway.engine).issue("demo admin", Role.ADMIN)
+    settings = gateway.settings
+    base = f"http://{host or settings.server.host}:{port or settings.server.port}"
+    click.echo(f"demo admin key (shown once): {issued.token}")
+    click.echo(
+        f'try:  curl -H "Authorization: Bearer {issued.token}" {base}/api/v1/profiles'
     )
     _serve(state, host, port)
 

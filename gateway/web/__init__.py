@@ -6,7 +6,7 @@ from flask import Flask
 
 from gateway.config import Settings, load_settings
 from gateway.runtime import Gateway
-from gateway.web import errors, health
+from gateway.web import access, errors, health, profiles
 from gateway.web.access import check_rules
 from gateway.web.context import EXTENSION
 
@@ -18,6 +18,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.config["MAX_CONTENT_LENGTH"] = gateway.settings.server.max_body_bytes
     app.extensions[EXTENSION] = gateway
     errors.init_app(app)
+    access.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(profiles.bp)
     check_rules(app)
     return app

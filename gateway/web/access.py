@@ -1,6 +1,9 @@
 """Every endpoint states who may call it; an endpoint without a rule stops the app from starting.
 
-Rules are attached with :func:`access` on the view function. ``check_rules(app)`` runs in the app
+Rules are attached with :func:`access` on the view function and enforced before the view runs:
+``PUBLIC`` needs nothing; ``ADMIN`` needs an admin key; ``PARTNER`` needs a partner key. A
+missing or unknown key is 401, a valid key of the wrong kind is 403. Keys come as
+``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``). ``check_rules(app)`` runs in the app
 factory, so a new route that forgets its rule fails every test that builds the app.
 """
 
@@ -10,7 +13,11 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TypeVar
 
-from flask import Flask
+from flask import Flask, g, request
+
+from gateway.errors import AuthenticationError, PermissionDeniedError
+from gateway.security.credentials import CredentialStore, Principal, Role
+from gateway.web.context import gateway_of
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -19,8 +26,11 @@ RULE_ATTRIBUTE = "_cpex_access"
 
 class Access(StrEnum):
     PUBLIC = "public"  # no credentials (health, WSDL)
-    PARTNER = "partner"  # a registered partner's credentials
-    ADMIN = "admin"  # an admin credential, distinct from partner keys
+    PARTNER = "partner"  # a registered partner's key
+    ADMIN = "admin"  # an admin key, distinct from partner keys
+
+
+_ROLE_FOR = {Access.PARTNER: Role.PARTNER, Access.ADMIN: Role.ADMIN}
 
 
 def access(rule: Access) -> Callable[[F], F]:
@@ -39,3 +49,40 @@ def check_rules(app: Flask) -> None:
     missing = sorted(name for name, view in app.view_functions.items() if rule_of(view) is None)
     if missing:
         raise RuntimeError(f"endpoints without an authorisation rule: {', '.join(missing)}")
+
+
+def current_principal() -> Principal | None:
+    principal: Principal | None = g.get("principal")
+    return principal
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _enforce() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        if view is None:  # 404/405: nothing to protect, the error handler answers
+            return
+        rule = rule_of(view)
+        if rule is Access.PUBLIC:
+            return
+        token = _presented_token()
+        if token is None:
+            raise AuthenticationError("credentials required: send 'Authorization: Bearer <key>'")
+        principal = CredentialStore(gateway_of(app).engine).verify(token)
+        if principal is None:
+            raise AuthenticationError("the key is not valid (unknown, revoked or malformed)")
+        if rule is None or principal.role is not _ROLE_FOR[rule]:
+            raise PermissionDeniedError(
+                f"this endpoint needs a {rule or 'declared'} credential; key "
+                f"'{principal.key_id}' is a {principal.role} key"
+            )
+        g.principal = principal
+
+
+def _presented_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    api_key = request.headers.get("X-API-Key", "").strip()
+    return api_key or None

@@ -11,8 +11,10 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from gateway.errors import (
+    AuthenticationError,
     GatewayError,
     NotFoundError,
+    PermissionDeniedError,
     SchemaOutOfDateError,
     SchemaValidationError,
     StoreError,
@@ -23,6 +25,8 @@ from gateway.errors import (
 log = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[GatewayError], int]] = [
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
     (NotFoundError, 404),
     (XMLLimitError, 413),
     (SchemaValidationError, 422),
@@ -40,7 +44,11 @@ def status_for(error: GatewayError) -> int:
 
 
 def error_response(error: GatewayError) -> tuple[Response, int]:
-    return jsonify({"error": error.to_dict()}), status_for(error)
+    response = jsonify({"error": error.to_dict()})
+    status = status_for(error)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cpex-gateway"'
+    return response, status
 
 
 def init_app(app: Flask) -> None:

@@ -51,13 +51,13 @@ def test_upgrade_then_import_then_reimport(
     out = capsys.readouterr().out
     assert "upgraded from empty to" in out and "already at revision" in out
 
-    assert main(["import", str(DEMO), "--source", "demo"]) == 0
+    assert main(["import", str(DEMO)]) == 0
     first = capsys.readouterr().out
     total = stored_count(sqlite_env)
     assert total >= 20
     assert f"{total} created, 0 updated, 0 unchanged, 0 rejected" in first
 
-    assert main(["import", str(DEMO), "--source", "demo"]) == 0
+    assert main(["import", str(DEMO), "--source", "erp"]) == 0
     assert f"0 created, 0 updated, {total} unchanged, 0 rejected" in capsys.readouterr().out
     assert stored_count(sqlite_env) == total
 
@@ -82,7 +82,7 @@ def test_import_stores_valid_records_and_names_rejected_ones(
         + "</x:Envelope>\n"
     )
     assert main(["db", "upgrade"]) == 0
-    assert main(["import", str(batch)]) == 1
+    assert main(["import", str(batch), "--source", "shop"]) == 1
     captured = capsys.readouterr()
     assert "3 records: 2 created, 0 updated, 0 unchanged, 1 rejected" in captured.out
     assert "rejected record 2 (line 3):" in captured.err

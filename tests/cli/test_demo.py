@@ -29,7 +29,7 @@ def test_demo_imports_and_serves_health(tmp_path: Path) -> None:
         "PYTHONUNBUFFERED": "1",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "demo", "--port", str(port)],
+        [str(Path(sys.executable).parent / "cpex-gateway"), "demo", "--port", str(port)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -1,0 +1,1 @@
+"""Credentials: API keys for admins and partners, stored only as hashes."""

@@ -1,0 +1,73 @@
+"""Every endpoint x (no credentials, partner key, admin key, bad key): the status codes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from gateway.model import Identifier, Person, Profile
+from gateway.security.credentials import CredentialStore, Role
+from gateway.store.profiles import ProfileStore
+from tests.web.conftest import Api
+
+# endpoint -> expected status for (none, partner, admin)
+MATRIX = {
+    "/health": (200, 200, 200),
+    "/api/v1/profiles": (401, 403, 200),
+    "/api/v1/profiles/{id}": (401, 403, 200),
+}
+
+
+def _stored_id(engine: Engine) -> str:
+    profile = Profile(identifiers=(Identifier("crm", "1"),), person=Person(family_name="Dupont"))
+    return ProfileStore(engine).save_source_profile(profile, source_system="crm", raw="<x/>").golden_id
+
+
+def test_matrix_covers_every_endpoint(api: Api) -> None:
+    rules = {r.rule.replace("<golden_id>", "{id}") for r in api.app.url_map.iter_rules()}
+    assert rules == set(MATRIX)
+
+
+@pytest.mark.parametrize("path", sorted(MATRIX))
+def test_status_by_credential(api: Api, migrated_engine: Engine, path: str) -> None:
+    url = path.format(id=_stored_id(migrated_engine))
+    got = tuple(
+        api.client.get(url, headers=api.headers(who)).status_code
+        for who in ("none", "partner", "admin")
+    )
+    assert got == MATRIX[path]
+
+
+def test_unknown_revoked_and_malformed_keys_are_401(api: Api, migrated_engine: Engine) -> None:
+    store = CredentialStore(migrated_engine)
+    issued = store.issue("temp", Role.ADMIN)
+    url = "/api/v1/profiles"
+    assert api.client.get(url, headers={"X-API-Key": issued.token}).status_code == 200
+    store.revoke(issued.principal.key_id)
+    for token in (issued.token, "cpex_000000000000_nope", "not-a-key", api.admin_key + "x"):
+        answer = api.client.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 401, token
+        assert answer.json["error"]["code"] == "unauthenticated"
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_keys_are_stored_only_as_hashes(api: Api, migrated_engine: Engine) -> None:
+    with migrated_engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT key_id, secret_hash FROM api_credential").all()
+    assert len(rows) == 2
+    for key_id, secret_hash in rows:
+        assert len(secret_hash) == 64
+        assert api.admin_key not in secret_hash and api.partner_key not in secret_hash
+
+
+def test_profile_read_and_listing(api: Api, migrated_engine: Engine) -> None:
+    golden_id = _stored_id(migrated_engine)
+    answer = api.client.get(f"/api/v1/profiles/{golden_id}", headers=api.headers("admin"))
+    assert answer.json["person"] == {"family_name": "Dupont"}
+    assert answer.json["id"] == golden_id
+    listing = api.client.get("/api/v1/profiles?limit=10", headers=api.headers("admin")).json
+    assert listing["total"] == 1 and listing["items"][0]["id"] == golden_id
+    bad = api.client.get("/api/v1/profiles?limit=0", headers=api.headers("admin"))
+    assert bad.status_code == 400 and "'limit'" in bad.json["error"]["message"]
+    missing = api.client.get("/api/v1/profiles/gp_nope", headers=api.headers("admin"))
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
