@@ -67,6 +67,7 @@ class _FolderOnlyResolver(etree.Resolver):
 class _LxmlValidator:
     def __init__(self, entry: SchemaEntry, schemas_dir: Path) -> None:
         self.entry = entry
+        _check_locations(entry.path, schemas_dir.resolve(), set())
         parser = make_parser(_FolderOnlyResolver(schemas_dir))
         doc = etree.parse(str(entry.path), parser)  # hardened parser; only our own files
         self._schema = etree.XMLSchema(doc)
@@ -173,6 +174,34 @@ def _read_entry(path: Path) -> SchemaEntry:
     version = root.get("version", "")
     xsd_version = root.get(f"{{{VERSIONING_NS}}}minVersion", "1.0")
     return SchemaEntry(namespace=namespace, version=version, path=path, xsd_version=xsd_version)
+
+
+_LOCATION_ELEMENTS = tuple(f"{{{XSD_NS}}}{name}" for name in ("import", "include", "redefine"))
+
+
+def _check_locations(path: Path, root: Path, seen: set[Path]) -> None:
+    """Refuse, by name, any import/include/redefine that points outside the schemas folder.
+
+    lxml swallows an error raised inside a resolver into a vague parse error, so the places a
+    schema may load are checked here first, recursively; the resolver stays as a second guard.
+    """
+    if path in seen:
+        return
+    seen.add(path)
+    for element in parse_file(path).getroot():
+        if element.tag not in _LOCATION_ELEMENTS or not element.get("schemaLocation"):
+            continue
+        location = element.get("schemaLocation", "")
+        target = (path.parent / location.removeprefix("file://")).resolve()
+        if "://" in location.replace("file://", "") or not target.is_relative_to(root):
+            raise XMLSecurityError(
+                f"schema {etree.QName(element).localname} of '{location}' is outside the "
+                f"schemas folder {root}",
+                source=str(path),
+                line=element.sourceline,
+            )
+        if target.is_file():
+            _check_locations(target, root, seen)
 
 
 def _version_key(version: str) -> tuple[int | str, ...]:
