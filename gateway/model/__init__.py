@@ -36,3 +36,16 @@ __all__ = [
     "Profile", "Purpose", "Recipient", "WebPresence", "WebType", "category_of",
     "field_categories", "from_dict", "to_dict",
 ]
+
+# XML codecs (CPEX profile format 1.0 and the exchange envelope 1.0).
+from gateway.model.namespaces import CPEX_EXCHANGE_NS, CPEX_PROFILE_NS
+from gateway.model.xmlcodec import (
+    profile_from_element,
+    profile_to_bytes,
+    profile_to_element,
+)
+
+__all__ += [
+    "CPEX_EXCHANGE_NS", "CPEX_PROFILE_NS", "profile_from_element", "profile_to_bytes",
+    "profile_to_element",
+]

@@ -43,9 +43,24 @@ from gateway.model.xmlcodec import (
 )
 
 __all__ = [
-    "Acknowledgement", "BODY_OPERATION", "Batch", "Body", "ENVELOPE_TAG", "Envelope", "Erase",
-    "Header", "Operation", "ProfileRef", "Query", "QueryResult", "RecordError", "RecordResult",
-    "ResultStatus", "envelope_from_element", "envelope_to_bytes", "envelope_to_element",
+    "BODY_OPERATION",
+    "ENVELOPE_TAG",
+    "Acknowledgement",
+    "Batch",
+    "Body",
+    "Envelope",
+    "Erase",
+    "Header",
+    "Operation",
+    "ProfileRef",
+    "Query",
+    "QueryResult",
+    "RecordError",
+    "RecordResult",
+    "ResultStatus",
+    "envelope_from_element",
+    "envelope_to_bytes",
+    "envelope_to_element",
 ]
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from functools import partial
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from lxml import etree
 
@@ -157,7 +157,7 @@ def _dump_datetime(value: datetime) -> str:
     if offset is None:
         raise ValueError("a time zone is required")
     if offset.microseconds or offset.seconds % 60:
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     return value.isoformat()
 
 
@@ -347,7 +347,9 @@ class Record(Generic[T]):
         self._text = texts[0] if texts else None
         self._elements = tuple(s for s in specs if isinstance(s, (Child, Many, Choice)))
         self._by_tag = {tag: s for s in self._elements for tag in s.tags()}
-        self._lists = tuple(s.field for s in self._elements if isinstance(s, Many) and not s.wrapper)
+        self._lists = tuple(
+            s.field for s in self._elements if isinstance(s, Many) and s.wrapper is None
+        )
         names = {s.field: _local(s.tags()[0]) for s in self._elements}
         names.update({s.field: f"@{s.name}" for s in self._attrs.values()})
         self._required = tuple(
@@ -397,7 +399,7 @@ class Record(Generic[T]):
 
     def take(self, element: Element) -> T:
         kwargs: dict[str, Any] = {}
-        for name, raw in element.items():
+        for name, raw in cast("list[tuple[str, str]]", element.items()):  # str with lxml
             spec = self._attrs.get(name)
             if spec is None:
                 if name.startswith(_XSI_PREFIX):  # xsi:schemaLocation and friends

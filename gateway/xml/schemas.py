@@ -10,6 +10,7 @@ resolved only from the registry's folder: anything else is refused.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,6 +177,7 @@ def _read_entry(path: Path) -> SchemaEntry:
     return SchemaEntry(namespace=namespace, version=version, path=path, xsd_version=xsd_version)
 
 
+_PREFIX = re.compile(r"/[\w.-]+:")
 _LOCATION_ELEMENTS = tuple(f"{{{XSD_NS}}}{name}" for name in ("import", "include", "redefine"))
 
 
@@ -214,8 +216,10 @@ def _readable_path(root: etree._Element, xpath: str | None) -> str | None:
     ``root`` is the element that was validated; lxml's path starts at it (``/*``), also when it
     is a record inside a larger streamed document.
     """
-    if not xpath or not xpath.startswith("/*"):
-        return xpath
+    if not xpath:
+        return None
+    if not xpath.startswith("/*"):  # lxml named the steps with the document's prefixes
+        return _PREFIX.sub("/", xpath)
     try:
         found = root.xpath("." + xpath[2:]) if len(xpath) > 2 else [root]
     except etree.XPathError:

@@ -115,7 +115,9 @@ CODE_LISTS: list[tuple[Path, str, type[Enum]]] = [
 ]
 
 
-@pytest.mark.parametrize(("xsd", "type_name", "enum"), CODE_LISTS, ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    ("xsd", "type_name", "enum"), CODE_LISTS, ids=lambda v: getattr(v, "__name__", "")
+)
 def test_xsd_code_list_equals_model_enum(xsd: Path, type_name: str, enum: type[Enum]) -> None:
     schema = parse_file(xsd).getroot()
     simple = schema.find(f"{_XS}simpleType[@name='{type_name}']")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -36,7 +36,7 @@ from gateway.xml.schemas import SchemaRegistry
 from tests.model.strategies import profiles
 
 NS = f"{{{CPEX_PROFILE_NS}}}"
-UTC = timezone.utc
+UTC = UTC
 
 
 @settings(max_examples=200, deadline=None)
@@ -68,7 +68,8 @@ def test_profile_element_uses_the_cpex_prefix_and_xsd_order() -> None:
 
 def test_child_profile_declares_no_namespace_of_its_own() -> None:
     batch = etree.Element("{urn:cpex:exchange:1.0}Batch", nsmap={"cpex": CPEX_PROFILE_NS})
-    child = profile_to_element(Profile(identifiers=(Identifier("erp", "1"),), person=Person()), batch)
+    profile = Profile(identifiers=(Identifier("erp", "1"),), person=Person())
+    child = profile_to_element(profile, batch)
     assert child.getparent() is batch
     assert etree.tostring(batch).count(b"xmlns:cpex=") == 1  # declared once, on the batch
 
@@ -134,7 +135,7 @@ def test_unconvertible_documents_raise_model_error(mutate: object, path: str) ->
 
 def test_wrong_root_element_is_refused() -> None:
     with pytest.raises(ModelError, match="expected a Profile"):
-        profile_from_element(etree.Element(f"{{urn:other}}Profile"))
+        profile_from_element(etree.Element("{urn:other}Profile"))
 
 
 def test_naive_datetime_cannot_be_written() -> None:
@@ -155,8 +156,10 @@ def test_offset_with_seconds_is_written_in_utc(registry: SchemaRegistry) -> None
     lmt = timezone(timedelta(minutes=19, seconds=32))  # Amsterdam mean time, before 1937
     given = datetime(1930, 5, 1, 12, 0, tzinfo=lmt)
     consent = Consent(Purpose.CONTACT, Recipient.OURS, ConsentStatus.GRANTED, given)
-    profile = Profile(identifiers=(Identifier("erp", "1"),), person=Person(birth_date=date(1900, 1, 1)),
-                      consents=(consent,))
+    profile = Profile(
+        identifiers=(Identifier("erp", "1"),), person=Person(birth_date=date(1900, 1, 1)),
+        consents=(consent,),
+    )
     element = profile_to_element(profile)
     registry.validate(element)
     assert profile_from_element(element).consents[0].given == given  # same instant

@@ -115,3 +115,16 @@ def test_xsd_11_schema_is_served_by_xmlschema(tmp_path: Path) -> None:
         registry.validate(bad, source="range.xml")
     assert caught.value.issues[0].line == 1
     assert "assert" in caught.value.issues[0].message.lower()
+
+
+def test_paths_are_given_without_the_documents_prefixes(registry: SchemaRegistry) -> None:
+    doc = parse_bytes(
+        f"""<c:Profile xmlns:c="{PROFILE_NS}">
+<c:Identifiers><c:Identifier system="a" key="1"/></c:Identifiers><c:Person/>
+<c:Emails><c:Email>ok@example.org</c:Email><c:Email>broken@</c:Email></c:Emails>
+</c:Profile>""".encode()
+    )
+    with pytest.raises(SchemaValidationError) as caught:
+        registry.validate(doc)
+    assert caught.value.issues[0].path == "/Profile/Emails/Email[2]"
+    assert caught.value.issues[0].line == 3
