@@ -12,6 +12,9 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from gateway.config import Settings
+from gateway.mapping import MappingSet
+from gateway.mapping_admin import MappingAdmin
+from gateway.store.mapping_versions import MappingHistory
 from gateway.xml.parser import XMLLimits
 from gateway.xml.schemas import SchemaRegistry
 
@@ -32,6 +35,15 @@ class Gateway:
     @cached_property
     def schemas(self) -> SchemaRegistry:
         return SchemaRegistry(self.settings.path("schemas"))
+
+    @cached_property
+    def mappings(self) -> MappingSet:
+        """Every mapping file of the mappings folder, compiled (invalid ones reported)."""
+        return MappingSet(self.settings.path("mappings"), schemas=self.schemas)
+
+    @cached_property
+    def mapping_admin(self) -> MappingAdmin:
+        return MappingAdmin(self.mappings, MappingHistory(self.engine))
 
     @property
     def xml_limits(self) -> XMLLimits:

@@ -15,6 +15,7 @@ from gateway.cli.context import CliState
 from gateway.cli.db import db
 from gateway.cli.importing import import_command
 from gateway.cli.keys import keys
+from gateway.cli.mapping import mapping
 from gateway.cli.serving import demo, serve
 from gateway.cli.validating import validate
 from gateway.errors import GatewayError
@@ -48,6 +49,7 @@ cli.add_command(import_command)
 cli.add_command(keys)
 cli.add_command(serve)
 cli.add_command(demo)
+cli.add_command(mapping)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

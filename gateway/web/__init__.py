@@ -6,7 +6,7 @@ from flask import Flask
 
 from gateway.config import Settings, load_settings
 from gateway.runtime import Gateway
-from gateway.web import access, errors, health, profiles
+from gateway.web import access, errors, health, mappings, profiles
 from gateway.web.access import check_rules
 from gateway.web.context import EXTENSION
 
@@ -21,5 +21,6 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     access.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(profiles.bp)
+    app.register_blueprint(mappings.bp)
     check_rules(app)
     return app

@@ -21,6 +21,8 @@ from gateway.errors import (
     XMLError,
     XMLLimitError,
 )
+from gateway.mapping.errors import MappingError
+from gateway.mapping_admin import MappingNameMismatchError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ _STATUS: list[tuple[type[GatewayError], int]] = [
     (NotFoundError, 404),
     (XMLLimitError, 413),
     (SchemaValidationError, 422),
+    (MappingError, 422),
+    (MappingNameMismatchError, 422),
     (XMLError, 400),
     (SchemaOutOfDateError, 503),
     (StoreError, 503),

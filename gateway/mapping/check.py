@@ -1,0 +1,54 @@
+"""Checking and loading mapping files: one path, so ``mapping check`` and load never disagree."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from gateway.mapping.compiler import CompiledMapping, compile_spec
+from gateway.mapping.errors import MappingError, MappingFileInvalid
+from gateway.mapping.spec import read_spec
+from gateway.xml.schemas import SchemaRegistry
+
+
+def check_mapping(
+    path: str | Path, *, schemas: SchemaRegistry | None = None, text: str | None = None
+) -> list[MappingError]:
+    """Every error in a mapping file (empty when it is good); ``text`` checks unsaved text."""
+    return _compile(path, schemas, text)[1]
+
+
+def load_mapping(
+    path: str | Path, *, schemas: SchemaRegistry | None = None, text: str | None = None
+) -> CompiledMapping:
+    """Read and compile a mapping file.
+
+    ``schemas`` defaults to the ``schemas/`` folder beside the mappings folder (the repository
+    layout), which XML targets are checked against.
+
+    :raises MappingFileInvalid: with every error found, reading as the first one.
+    """
+    compiled, errors = _compile(path, schemas, text)
+    if compiled is None:
+        raise MappingFileInvalid(errors)
+    return compiled
+
+
+def _compile(
+    path: str | Path, schemas: SchemaRegistry | None, text: str | None
+) -> tuple[CompiledMapping | None, list[MappingError]]:
+    spec, errors = read_spec(path, text)
+    if spec is None:
+        return None, errors
+    return compile_spec(spec, schemas if schemas is not None else default_schemas(Path(path)))
+
+
+def default_schemas(mapping_file: Path) -> SchemaRegistry | None:
+    """The registry of ``<mappings folder>/../schemas``, if there is one."""
+    folder = mapping_file.resolve().parent.parent / "schemas"
+    return _registry(folder) if folder.is_dir() else None
+
+
+@lru_cache(maxsize=4)
+def _registry(folder: Path) -> SchemaRegistry:
+    return SchemaRegistry(folder)

@@ -1,0 +1,401 @@
+"""Compile a mapping spec once into plans of closures; map records without re-reading the file.
+
+Compiling resolves every source path (XPath objects, columns), every target path (model fields,
+XSD steps), every transform (checked arguments, built closures) and every code list. Whatever is
+wrong is collected as a :class:`MappingError` with file, line and column: the same code serves
+``mapping check`` and loading, so the two can never disagree.
+
+Mapping a record then walks the plans: each field plan reads its source, applies its steps and
+puts the value at its key in a nested dict, which the target writer finishes. ``map`` is the
+fast path (the first failure raises :class:`MappingFailure`); ``preview`` runs the same plans
+with a tracer that records every field and collects failures instead of stopping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import GatewayError, ModelError
+from gateway.mapping.codes import CodeList, load_code_list
+from gateway.mapping.errors import MappingError, MappingFailure
+from gateway.mapping.sources import READERS, SourceReader
+from gateway.mapping.spec import Arg, FieldSpec, MappingSpec
+from gateway.mapping.targets import WRITERS, TargetWriter
+from gateway.mapping.trace import FieldTrace, PreviewIssue, PreviewResult
+from gateway.mapping.transforms import REGISTRY, ArgumentError, BuildContext, Step
+from gateway.mapping.values import Getter, is_blank
+from gateway.xml.schemas import SchemaRegistry
+
+
+class _Tracer:
+    """Collects traces and failures during a preview."""
+
+    def __init__(self) -> None:
+        self.traces: list[FieldTrace] = []
+        self.errors: list[PreviewIssue] = []
+
+    def failed(self, failure: MappingFailure, trace: FieldTrace) -> None:
+        self.traces.append(trace)
+        self.errors.append(PreviewIssue("mapping", failure.message, field=failure.field))
+
+
+class FieldPlan:
+    """One target field: read, transform, put.
+
+    ``run`` is the hot path (no trace); ``run_traced`` does the same and records each step.
+    """
+
+    __slots__ = ("constant", "get", "key", "label", "last", "many", "mapping", "names",
+                 "parents", "source", "steps")
+
+    def __init__(
+        self, *, mapping: str, label: str, key: tuple[Any, ...], many: bool,
+        getters: tuple[Getter, ...], constant: Any, source: str | None,
+        steps: tuple[tuple[str, Step], ...],
+    ) -> None:
+        self.mapping, self.label, self.many, self.source = mapping, label, many, source
+        self.key, self.parents, self.last = key, key[:-1], key[-1]
+        self.constant = constant
+        self.get: Getter | None = None
+        if len(getters) == 1:
+            self.get = getters[0]
+        elif getters:  # several sources: one value each, as a list
+            self.get = lambda context: [get(context) for get in getters]
+        self.names = tuple(name for name, _ in steps)
+        self.steps = tuple(step for _, step in steps)
+
+    def run(self, context: Any, node: dict[Any, Any], tracer: _Tracer | None, prefix: str) -> None:
+        if tracer is not None:
+            self.run_traced(context, node, tracer, prefix)
+            return
+        try:
+            value = self.constant if self.get is None else self.get(context)
+            for step in self.steps:
+                value = step(value)
+            if value.__class__ is str and not self.many:  # the common case, settled inline
+                if not value or value.isspace():
+                    return
+            else:
+                value = self.settle(value)
+                if value is None:
+                    return
+        except ValueError as exc:
+            raise self.failure(exc, prefix) from exc
+        if self.parents:
+            put(node, self.key, value)
+        else:
+            node[self.last] = value
+
+    def run_traced(self, context: Any, node: dict[Any, Any], tracer: _Tracer,
+                   prefix: str) -> None:
+        raw = value = None
+        applied: list[tuple[str, Any]] = []
+        try:
+            raw = value = self.constant if self.get is None else self.get(context)
+            for name, step in zip(self.names, self.steps, strict=True):
+                value = step(value)
+                applied.append((name, value))
+            value = self.settle(value)
+        except ValueError as exc:
+            tracer.failed(self.failure(exc, prefix), FieldTrace(
+                prefix + self.label, self.source, raw, tuple(applied), None, str(exc)))
+            return
+        tracer.traces.append(FieldTrace(prefix + self.label, self.source, raw, tuple(applied),
+                                        value))
+        if value is not None:
+            put(node, self.key, value)
+
+    def failure(self, exc: ValueError, prefix: str) -> MappingFailure:
+        return MappingFailure(str(exc), mapping=self.mapping, field=prefix + self.label,
+                              source=self.source)
+
+    def settle(self, value: Any) -> Any:
+        """Blanks dropped; a list for a many-valued target, else one value (or None)."""
+        if value.__class__ is str:
+            if not value.strip():
+                return None
+            return [value] if self.many else value
+        if isinstance(value, list):
+            items = [v for v in _flat(value) if not is_blank(v)]
+            if self.many:
+                return items or None
+            if len(items) > 1:
+                raise ValueError(f"gives {len(items)} values, but the target holds one "
+                                 "(use coalesce or concat, or a list target)")
+            return items[0] if items else None
+        if value is None:
+            return None
+        return [value] if self.many else value
+
+
+def _flat(values: list[Any]) -> list[Any]:
+    """One level of nesting removed (``split`` applied to each of several values)."""
+    if not any(isinstance(v, list) for v in values):
+        return values
+    return [item for v in values for item in (v if isinstance(v, list) else [v])]
+
+
+class GroupPlan:
+    """A group: one item per context its source finds (or one from the current context).
+
+    An item found by the source is kept even when empty (an empty ``<Person/>`` is a person);
+    a source-less item (fields of the same row) is dropped when none of its fields has a value.
+    Items lacking a ``require``d field are dropped.
+    """
+
+    __slots__ = ("children", "iterate", "key", "label", "many", "require")
+
+    def __init__(
+        self, *, label: str, key: tuple[Any, ...], many: bool, iterate: Getter | None,
+        children: tuple[FieldPlan | GroupPlan, ...], require: tuple[Any, ...],
+    ) -> None:
+        self.label, self.key, self.many, self.iterate = label, key, many, iterate
+        self.children, self.require = children, require
+
+    def run(self, context: Any, node: dict[Any, Any], tracer: _Tracer | None, prefix: str) -> None:
+        found = self.iterate is not None
+        contexts = self.iterate(context) if self.iterate is not None else [context]
+        items: list[dict[Any, Any]] = []
+        for item_context in contexts:
+            item: dict[Any, Any] = {}
+            inner = ""
+            if tracer is not None:
+                index = f"[{len(items)}]" if self.many else ""
+                inner = f"{prefix}{self.label}{index}."
+            try:
+                for child in self.children:
+                    child.run(item_context, item, tracer, inner)
+            except MappingFailure as exc:  # map(): say which item failed
+                index = f"[{len(items)}]" if self.many else ""
+                raise MappingFailure(exc.reason, mapping=exc.mapping, source=exc.source,
+                                     field=f"{self.label}{index}.{exc.field}") from exc
+            if (item or found) and (not self.require or all(k in item for k in self.require)):
+                items.append(item)
+        if items:
+            put(node, self.key, items if self.many else items[0])
+
+
+Plan = FieldPlan | GroupPlan
+
+
+def put(node: dict[Any, Any], key: tuple[Any, ...], value: Any) -> None:
+    """Set ``value`` at a key path, creating nested dicts; lists at the same key are joined
+    (two groups may each add addresses)."""
+    for step in key[:-1]:
+        node = node.setdefault(step, {})
+    last = key[-1]
+    existing = node.get(last)
+    if isinstance(existing, list) and isinstance(value, list):
+        existing.extend(value)
+    else:
+        node[last] = value
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledMapping:
+    """A mapping file, compiled. ``map`` is the fast path; ``preview`` traces every field."""
+
+    name: str
+    direction: str
+    source_format: str
+    target_format: str
+    file: str
+    spec: MappingSpec
+    reader: SourceReader
+    writer: TargetWriter
+    plans: tuple[Plan, ...]
+
+    def map(self, record: Any) -> Any:
+        """Map one source record (an lxml element, a row dict, a JSON dict, a Profile).
+
+        :raises MappingFailure: naming the field and source path that failed.
+        """
+        context = self.reader.prepare(record)
+        node: dict[Any, Any] = {}
+        for plan in self.plans:
+            plan.run(context, node, None, "")
+        try:
+            return self.writer.finish(node)
+        except ModelError as exc:
+            raise MappingFailure(exc.reason, mapping=self.name, field=exc.path) from exc
+
+    def preview(self, record: Any) -> PreviewResult:
+        """Map one record with a full trace, collecting every problem; nothing is stored."""
+        tracer = _Tracer()
+        try:
+            context = self.reader.prepare(record)
+        except TypeError as exc:
+            return PreviewResult(None, [], [PreviewIssue("mapping", str(exc))])
+        node: dict[Any, Any] = {}
+        for plan in self.plans:
+            plan.run(context, node, tracer, "")
+        result = PreviewResult(None, tracer.traces, tracer.errors)
+        try:
+            result.output = self.writer.finish(node)
+        except GatewayError as exc:
+            field = exc.path if isinstance(exc, ModelError) else None
+            result.errors.append(PreviewIssue("model", str(exc), field=field))
+            return result
+        for issue in self.writer.issues(result.output):
+            result.errors.append(
+                PreviewIssue("schema", issue.message, field=issue.path, line=issue.line,
+                             column=issue.column)
+            )
+        return result
+
+    def read_sample(self, path: str | Path) -> list[Any]:
+        """The records of a sample file in this mapping's source format."""
+        return self.reader.read_sample(Path(path))
+
+
+# --- compiling -----------------------------------------------------------------------------------
+
+
+def compile_spec(
+    spec: MappingSpec, schemas: SchemaRegistry | None
+) -> tuple[CompiledMapping | None, list[MappingError]]:
+    """Compile a spec: the mapping, or None and every error found."""
+    errors: list[MappingError] = []
+    _check_direction(spec, errors)
+    code_lists: dict[str, CodeList] = {}
+    for name, code_spec in spec.code_lists.items():
+        try:
+            code_lists[name] = load_code_list(code_spec, spec.folder)
+        except MappingError as exc:
+            errors.append(exc)
+    reader = _collect(errors, lambda: READERS[spec.source.format](spec.source))
+    writer = _collect(errors, lambda: WRITERS[spec.target.format](spec.target, schemas))
+    if reader is None or writer is None:
+        return None, errors
+    compiler = _Compiler(spec.name, reader, writer, BuildContext(code_lists), errors)
+    plans = compiler.fields(spec.fields, None, writer.root_scope)
+    if errors:
+        return None, errors
+    compiled = CompiledMapping(
+        name=spec.name, direction=spec.direction, source_format=spec.source.format,
+        target_format=spec.target.format, file=spec.file, spec=spec, reader=reader,
+        writer=writer, plans=plans,
+    )
+    return compiled, []
+
+
+def _collect(errors: list[MappingError], build: Callable[[], Any]) -> Any:
+    try:
+        return build()
+    except MappingError as exc:
+        errors.append(exc)
+        return None
+
+
+class _Reported(Exception):
+    """A part of a field failed and its errors are already recorded: skip the field."""
+
+
+def _check_direction(spec: MappingSpec, errors: list[MappingError]) -> None:
+    if spec.direction == "inbound" and spec.target.format != "canonical":
+        errors.append(spec.target.pos.error(
+            "an inbound mapping writes the canonical profile: the target format must be "
+            "'canonical'"))
+    if spec.direction == "outbound" and spec.source.format != "canonical":
+        errors.append(spec.source.pos.error(
+            "an outbound mapping reads the canonical profile: the source format must be "
+            "'canonical'"))
+
+
+class _Compiler:
+    def __init__(self, mapping: str, reader: SourceReader, writer: TargetWriter,
+                 ctx: BuildContext, errors: list[MappingError]) -> None:
+        self.mapping, self.reader, self.writer = mapping, reader, writer
+        self.ctx, self.errors = ctx, errors
+
+    def fields(self, specs: tuple[FieldSpec, ...], rscope: Any, wscope: Any) -> tuple[Plan, ...]:
+        plans = []
+        for spec in specs:
+            plan = self.attempt(spec, rscope, wscope)
+            if plan is not None:
+                plans.append(plan)
+        return tuple(plans)
+
+    def attempt(self, spec: FieldSpec, rscope: Any, wscope: Any) -> Plan | None:
+        """The field's plan, or None once its errors are recorded."""
+        try:
+            return self.field(spec, rscope, wscope)
+        except MappingError as exc:
+            self.errors.append(exc)
+        except _Reported:
+            pass
+        return None
+
+    def field(self, spec: FieldSpec, rscope: Any, wscope: Any) -> Plan:
+        target = Arg(spec.target, spec.pos)
+        slot = self.writer.resolve(target, wscope, group=spec.is_group) if spec.is_group \
+            else _collect(self.errors, lambda: self.writer.resolve(target, wscope, group=False))
+        many = slot.many if slot is not None else False
+        if spec.many is not None:
+            if self.writer.root_scope is not None and spec.many.value != slot.many:
+                raise spec.many.pos.error(
+                    f"the target '{spec.target}' holds {'a list' if slot.many else 'one value'}"
+                    f": 'many: {str(spec.many.value).lower()}' contradicts it"
+                )
+            many = spec.many.value
+        if spec.fields is not None:
+            return self.group(spec, slot.key, many, slot.scope, rscope)
+        if not spec.sources and spec.value is None:
+            raise spec.pos.error(f"the field '{spec.target}' needs a 'source' or a 'value'")
+        # source, target and transforms are checked apart, so that all their errors show
+        getters = [
+            _collect(self.errors, lambda s=s: self.reader.value(  # type: ignore[misc]
+                s, rscope, many=many and not spec.multi_source))
+            for s in spec.sources
+        ]
+        steps = [(t.name, _collect(self.errors, lambda t=t: self.transform(t)))  # type: ignore[misc]
+                 for t in spec.transforms]
+        if slot is None or None in getters or any(step is None for _, step in steps):
+            raise _Reported()
+        return FieldPlan(
+            mapping=self.mapping, label=spec.target, key=slot.key, many=many,
+            getters=tuple(getters), constant=spec.value.value if spec.value else None,
+            source=", ".join(s.value for s in spec.sources) or None, steps=tuple(steps),
+        )
+
+    def group(self, spec: FieldSpec, key: tuple[Any, ...], many: bool, wscope: Any,
+              rscope: Any) -> GroupPlan:
+        if spec.value is not None or spec.transforms or spec.multi_source:
+            raise spec.pos.error("a group has 'fields' (and at most one 'source'); move values "
+                                 "and transforms to its fields")
+        iterate = None
+        inner_rscope = rscope
+        if spec.sources:
+            iterate, inner_rscope = self.reader.group(spec.sources[0], rscope)
+        assert spec.fields is not None
+        compiled = [(f, self.attempt(f, inner_rscope, wscope)) for f in spec.fields]
+        children = tuple(plan for _, plan in compiled if plan is not None)
+        targets = {f.target: plan for f, plan in compiled}
+        require = []
+        for name in spec.require:
+            if name.value not in targets:
+                raise name.pos.error(f"'{name.value}' is not a target of this group's fields")
+            plan = targets[name.value]
+            if plan is not None:
+                require.append(plan.key[0])
+        return GroupPlan(label=spec.target, key=key, many=many, iterate=iterate,
+                         children=children, require=tuple(require))
+
+    def transform(self, spec: Any) -> Step:
+        found = REGISTRY.get(spec.name)
+        if found is None:
+            raise spec.pos.error(
+                f"unknown transform '{spec.name}' (known: {', '.join(sorted(REGISTRY))})"
+            )
+        try:
+            return found.bind(
+                {k: a.value for k, a in spec.args.items()},
+                spec.shorthand.value if spec.shorthand else None, self.ctx,
+            )
+        except ArgumentError as exc:
+            arg = spec.args.get(exc.param) if exc.param else None
+            pos = arg.pos if arg else (spec.shorthand.pos if spec.shorthand else spec.pos)
+            raise pos.error(f"transform '{spec.name}': {exc.reason}") from exc

@@ -1,0 +1,223 @@
+"""Source readers: how a path in a mapping file reads values out of one source record.
+
+Each reader compiles a path once (an ``etree.XPath`` object, a column name, a list of JSON
+steps) into a getter that returns the first match, or every match as a list for a field whose
+target holds a list. A group's path returns the contexts (elements, dicts) its fields read
+from. Readers also load sample files for ``mapping preview``.
+
+Reader per format: ``xml`` (XPath 1.0 with the file's namespace prefixes, relative to the record
+element; in :mod:`gateway.mapping.xmlsource`), ``csv`` and ``sql`` (a column by its header
+name; checked against the declared ``columns``), ``json`` (dotted keys with ``[key=value]``
+filters) and ``canonical`` (the same paths over the profile's dict form, checked against the
+model).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from gateway.mapping.canonical import model_field
+from gateway.mapping.spec import Arg, SourceSpec
+from gateway.mapping.values import Getter
+from gateway.mapping.xmlsource import XmlReader
+from gateway.model import Profile, from_dict, to_dict
+from gateway.model.xmlcodec import PROFILE_TAG, profile_from_element
+from gateway.xml.parser import parse_file
+
+
+class SourceReader(Protocol):
+    """Compiles source paths; ``scope`` is what a group's path leads to (None: the record)."""
+
+    def value(self, path: Arg, scope: Any, *, many: bool) -> Getter: ...
+
+    def group(self, path: Arg, scope: Any) -> tuple[Getter, Any]: ...
+
+    def prepare(self, record: Any) -> Any: ...
+
+    def read_sample(self, path: Path) -> list[Any]: ...
+
+
+# --- CSV and SQL rows ----------------------------------------------------------------------------
+
+
+_QUOTING: dict[str, Literal[0, 1, 2, 3]] = {
+    "minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL, "nonnumeric": csv.QUOTE_NONNUMERIC,
+    "none": csv.QUOTE_NONE,
+}
+
+
+class RowReader:
+    """A row (a dict of column name to value) read by column name."""
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.spec = spec
+        self.columns = spec.columns
+
+    def value(self, path: Arg, scope: Any, *, many: bool) -> Getter:
+        column = path.value
+        if self.columns is not None and column not in self.columns:
+            raise path.pos.error(
+                f"column '{column}' is not in the declared header "
+                f"(columns: {', '.join(self.columns)})"
+            )
+        if many:
+            return lambda row: [row.get(column)]
+        return lambda row: row.get(column)
+
+    def group(self, path: Arg, scope: Any) -> tuple[Getter, Any]:
+        raise path.pos.error(
+            "a row has no repeated parts to walk: leave 'source' out of this group "
+            "(its fields then read the same row)"
+        )
+
+    def prepare(self, record: Any) -> Any:
+        if not isinstance(record, dict):
+            raise TypeError(f"a {self.spec.format} mapping maps dict rows, not "
+                            f"{type(record).__name__}")
+        return record
+
+    def read_sample(self, path: Path) -> list[Any]:
+        if path.suffix == ".json":  # SQL rows: a JSON list of {column: value}
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            return rows if isinstance(rows, list) else [rows]
+        quoting = _QUOTING[self.spec.quoting]
+        with path.open(encoding=self.spec.encoding, newline="") as fh:
+            reader = csv.DictReader(fh, delimiter=self.spec.delimiter,
+                                    quotechar=self.spec.quotechar, quoting=quoting)
+            return [dict(row) for row in reader]
+
+
+# --- JSON and the canonical profile --------------------------------------------------------------
+
+_STEP = re.compile(
+    r"^(?P<name>[A-Za-z_][\w-]*)(?:\[(?P<key>[A-Za-z_][\w-]*)=(?P<value>[^\]]*)\])?$"
+)
+
+
+class JsonReader:
+    """Dotted keys (``emails.address``), lists walked through, ``[key=value]`` to filter items.
+
+    ``.`` is the context itself (a group's item).
+    """
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.spec = spec
+
+    def _steps(self, path: Arg, scope: Any) -> tuple[list[tuple[str, str | None, str | None]], Any]:
+        if path.value == ".":
+            return [], scope
+        steps = []
+        for part in path.value.split("."):
+            match = _STEP.match(part)
+            if match is None:
+                raise path.pos.error(
+                    f"bad path '{path.value}': steps are names with an optional [key=value] "
+                    "filter, joined by dots"
+                )
+            steps.append((match["name"], match["key"], match["value"]))
+        return steps, self.check(path, steps, scope)
+
+    def check(self, path: Arg, steps: list[tuple[str, str | None, str | None]], scope: Any) -> Any:
+        """Plain JSON has no schema to check paths against; the canonical reader does."""
+        return None
+
+    def _getter(self, steps: list[tuple[str, str | None, str | None]]) -> Getter:
+        def get(context: Any) -> list[Any]:
+            current = [context]
+            for name, key, wanted in steps:
+                found: list[Any] = []
+                for item in current:
+                    value = item.get(name) if isinstance(item, dict) else None
+                    for v in value if isinstance(value, list) else [value]:
+                        if v is None:
+                            continue
+                        if key is not None and not (
+                            isinstance(v, dict) and _lexical(v.get(key)) == wanted
+                        ):
+                            continue
+                        found.append(v)
+                current = found
+            return current
+
+        return get
+
+    def value(self, path: Arg, scope: Any, *, many: bool) -> Getter:
+        steps, _ = self._steps(path, scope)
+        get_all = self._getter(steps)
+        if many:
+            return get_all
+
+        def get_first(context: Any) -> Any:
+            found = get_all(context)
+            return found[0] if found else None
+
+        return get_first
+
+    def group(self, path: Arg, scope: Any) -> tuple[Getter, Any]:
+        steps, inner = self._steps(path, scope)
+        return self._getter(steps), inner
+
+    def prepare(self, record: Any) -> Any:
+        if not isinstance(record, dict):
+            raise TypeError(f"a json mapping maps dicts, not {type(record).__name__}")
+        return record
+
+    def read_sample(self, path: Path) -> list[Any]:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, list) else [data]
+
+
+class CanonicalReader(JsonReader):
+    """Paths over a profile's dict form (``to_dict``), checked against the model."""
+
+    def check(self, path: Arg, steps: list[tuple[str, str | None, str | None]], scope: Any) -> Any:
+        current: type = scope or Profile
+        for index, (name, key, _) in enumerate(steps):
+            try:
+                found = model_field(current, name)
+                if key is not None:
+                    if found.record is None:
+                        raise KeyError(f"'{name}' holds values, not records to filter")
+                    model_field(found.record, key)
+            except KeyError as exc:
+                raise path.pos.error(
+                    f"'{path.value}' is not a field of the canonical profile: {exc.args[0]}"
+                ) from exc
+            if found.record is None and index < len(steps) - 1:
+                raise path.pos.error(f"'{path.value}': '{name}' is a value, not a record")
+            if found.record is not None:
+                current = found.record
+        return current
+
+    def prepare(self, record: Any) -> Any:
+        if isinstance(record, Profile):
+            return to_dict(record)
+        return super().prepare(record)
+
+    def read_sample(self, path: Path) -> list[Any]:
+        """A CPEX profile document (or a batch of them), or profiles as JSON."""
+        if path.suffix == ".xml":
+            root = parse_file(path).getroot()
+            elements = [root] if root.tag == PROFILE_TAG else list(root.iter(PROFILE_TAG))
+            return [profile_from_element(e) for e in elements]
+        return [from_dict(Profile, item) for item in super().read_sample(path)]
+
+
+def _lexical(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value is None else str(value)
+
+
+READERS: dict[str, Callable[[SourceSpec], SourceReader]] = {
+    "xml": XmlReader,
+    "csv": RowReader,
+    "sql": RowReader,
+    "json": JsonReader,
+    "canonical": CanonicalReader,
+}
