@@ -7,6 +7,7 @@ the target schema and the per-field trace; nothing is stored or sent.
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from gateway.cli.context import CliState, pass_state
 from gateway.mapping import check_mapping, load_mapping
 from gateway.mapping.compiler import CompiledMapping
 from gateway.mapping.trace import PreviewResult
+from gateway.store.migrate import ensure_up_to_date
 
 
 @click.group()
@@ -90,3 +92,57 @@ def _print(compiled: CompiledMapping, index: int, result: PreviewResult) -> None
     click.echo("-- trace")
     for trace in result.trace:
         click.echo(f"   {trace}")
+
+
+# --- history, save and rollback (the same service as the API) -------------------------------
+
+
+def _cli_author() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@mapping.command("history")
+@click.argument("name")
+@pass_state
+def history_command(state: CliState, name: str) -> None:
+    """List the saved versions of mapping NAME, newest first."""
+    ensure_up_to_date(state.gateway.engine)
+    for v in state.gateway.mapping_admin.history.list(name):
+        click.echo(f"v{v.version:<4} {v.created_at:%Y-%m-%d %H:%M:%S}  {v.author:<16} "
+                   f"{v.comment or ''}")
+
+
+@mapping.command("show")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.option("--diff", "as_diff", is_flag=True, help="Show the diff with the previous version.")
+@pass_state
+def show_command(state: CliState, name: str, version: int, as_diff: bool) -> None:
+    """Print version VERSION of mapping NAME (or its diff)."""
+    ensure_up_to_date(state.gateway.engine)
+    v = state.gateway.mapping_admin.history.get(name, version)
+    click.echo(v.diff if as_diff else v.text, nl=False)
+
+
+@mapping.command("save")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--comment", default=None)
+@pass_state
+def save_command(state: CliState, name: str, file: str, comment: str | None) -> None:
+    """Check FILE and, if valid, make it the running version of mapping NAME."""
+    ensure_up_to_date(state.gateway.engine)
+    text = Path(file).read_text(encoding="utf-8")
+    v = state.gateway.mapping_admin.save(name, text, author=_cli_author(), comment=comment)
+    click.echo(f"{name}: saved as v{v.version}")
+
+
+@mapping.command("rollback")
+@click.argument("name")
+@click.argument("version", type=int)
+@pass_state
+def rollback_command(state: CliState, name: str, version: int) -> None:
+    """Make version VERSION of mapping NAME the running one again (as a new version)."""
+    ensure_up_to_date(state.gateway.engine)
+    v = state.gateway.mapping_admin.rollback(name, version, author=_cli_author())
+    click.echo(f"{name}: v{version} restored as v{v.version}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import Engine
 
@@ -15,6 +17,14 @@ MATRIX = {
     "/health": (200, 200, 200),
     "/api/v1/profiles": (401, 403, 200),
     "/api/v1/profiles/{id}": (401, 403, 200),
+    "/api/v1/mappings": (401, 403, 200),
+    "/api/v1/mappings/{name}": (401, 403, 200),
+    "PUT /api/v1/mappings/{name}": (401, 403, 422),  # an empty text does not check
+    "POST /api/v1/mappings/reload": (401, 403, 200),
+    "POST /api/v1/mappings/{name}/preview": (401, 403, 400),  # an empty sample
+    "/api/v1/mappings/{name}/history": (401, 403, 200),
+    "/api/v1/mappings/{name}/history/{version}": (401, 403, 404),  # nothing saved yet
+    "POST /api/v1/mappings/{name}/rollback/{version}": (401, 403, 404),
 }
 
 
@@ -23,17 +33,29 @@ def _stored_id(engine: Engine) -> str:
     return ProfileStore(engine).save_source_profile(profile, source_system="crm", raw="<x/>").golden_id
 
 
+def _template(rule: str) -> str:
+    """A Flask rule as written in MATRIX: ``<int:version>`` -> ``{version}``, ``<golden_id>`` ->
+    ``{id}``."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule).replace("{golden_id}", "{id}")
+
+
+def _fill(template: str, golden_id: str) -> str:
+    name = "cpex-in"
+    return template.format(id=golden_id, name=name, version=1)
+
+
 def test_matrix_covers_every_endpoint(api: Api) -> None:
-    rules = {r.rule.replace("<golden_id>", "{id}") for r in api.app.url_map.iter_rules()}
-    assert rules == set(MATRIX)
+    rules = {_template(r.rule) for r in api.app.url_map.iter_rules()}
+    assert rules == {key.split(" ")[-1] for key in MATRIX}
 
 
 @pytest.mark.parametrize("path", sorted(MATRIX))
 def test_status_by_credential(api: Api, migrated_engine: Engine, path: str) -> None:
-    url = path.format(id=_stored_id(migrated_engine))
+    method, _, template = path.rpartition(" ")
+    url = _fill(template, _stored_id(migrated_engine))
+    call = {"POST": api.client.post, "PUT": api.client.put}.get(method, api.client.get)
     got = tuple(
-        api.client.get(url, headers=api.headers(who)).status_code
-        for who in ("none", "partner", "admin")
+        call(url, headers=api.headers(who)).status_code for who in ("none", "partner", "admin")
     )
     assert got == MATRIX[path]
 
