@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import ConfigError
+from gateway.identity.rules import IdentityRules
 from gateway.xml.parser import XMLLimits
 
 CONFIG_ENV = "CPEX_CONFIG"
@@ -60,6 +61,26 @@ class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class IdentitySettings(_Section):
+    """Identity resolution (checked further by :class:`gateway.identity.IdentityRules`)."""
+
+    merge_threshold: float = Field(0.90, gt=0, le=1)
+    review_threshold: float = Field(0.75, gt=0, le=1)
+    source_priority: list[str] = []
+    default_strategy: Literal["priority", "most_recent", "most_complete"] = "most_recent"
+    field_strategy: dict[str, Literal["priority", "most_recent", "most_complete", "union"]] = {}
+    default_region: str = Field("GB", pattern=r"^[A-Z]{2}$")
+
+    @model_validator(mode="after")
+    def _rules_hold(self) -> IdentitySettings:
+        """Threshold order and field names: checked where the rules are defined, once."""
+        try:
+            IdentityRules.from_settings(self)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+        return self
+
+
 class Settings(_Section):
     version: int = 1
     database: DatabaseSettings = DatabaseSettings()
@@ -67,6 +88,7 @@ class Settings(_Section):
     xml: XMLSettings = XMLSettings()
     paths: PathSettings = PathSettings()
     logging: LoggingSettings = LoggingSettings()
+    identity: IdentitySettings = IdentitySettings()
     # Where the settings came from, and what relative paths are resolved against.
     source: str = Field("defaults", exclude=True)
     base_dir: str = Field(".", exclude=True)

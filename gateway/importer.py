@@ -44,6 +44,7 @@ class RecordOutcome:
     golden_id: str | None = None
     line: int | None = None
     errors: tuple[ValidationIssue, ...] = ()
+    code: str | None = None  # of the error that rejected the record (GatewayError.code)
 
 
 @dataclass
@@ -87,7 +88,7 @@ def import_batch(
     validator = gateway.schemas.validator(CPEX_PROFILE_NS)
     report = ImportReport(source=str(path))
     for index, element in _numbered(iter_records(path, PROFILE_TAG, limits=gateway.xml_limits)):
-        outcome = _import_one(store, validator, element, index, source_system, str(path))
+        outcome = import_record(store, validator, element, index, source_system, str(path))
         report.outcomes.append(outcome)
         if on_record is not None:
             on_record(outcome)
@@ -98,14 +99,21 @@ def _numbered(records: Iterator[etree._Element]) -> Iterator[tuple[int, etree._E
     return enumerate(records, start=1)
 
 
-def _import_one(
+def import_record(
     store: ProfileStore,
     validator: Validator,
     element: etree._Element,
     index: int,
     source_system: str,
     source: str,
+    *,
+    actor: str = "import",
 ) -> RecordOutcome:
+    """Validate, decode and store one Profile record; every failure becomes a rejected outcome.
+
+    Shared by file imports and the partner exchange (SubmitProfiles, REST upsert), so both
+    accept and reject records by the same rules. ``actor`` is written to the audit log.
+    """
     line = element.sourceline
     issues = validator.issues(element)
     try:
@@ -113,11 +121,15 @@ def _import_one(
             raise SchemaValidationError(issues, source=source)
         profile = profile_from_element(element)
         raw = etree.tostring(element, encoding="unicode")
-        saved = store.save_source_profile(profile, source_system=source_system, raw=raw)
+        saved = store.save_source_profile(
+            profile, source_system=source_system, raw=raw, actor=actor
+        )
     except SchemaValidationError as exc:
-        return RecordOutcome(index, "rejected", line=line, errors=tuple(exc.issues))
+        return RecordOutcome(
+            index, "rejected", line=line, errors=tuple(exc.issues), code=exc.code
+        )
     except GatewayError as exc:
         path = getattr(exc, "path", None)
         issue = ValidationIssue(line=line, column=None, path=path, message=str(exc))
-        return RecordOutcome(index, "rejected", line=line, errors=(issue,))
+        return RecordOutcome(index, "rejected", line=line, errors=(issue,), code=exc.code)
     return RecordOutcome(index, saved.outcome, golden_id=saved.golden_id, line=line)

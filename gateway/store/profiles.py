@@ -1,9 +1,16 @@
 """Golden profiles and the source records they are built from.
 
-A source system sends one profile per customer; :meth:`ProfileStore.save_source_profile` links it
-to a golden profile by exact identifier match (fuzzy matching, review and survivorship come
-later) and keeps, in one transaction: the golden row (document, hash, version), the source record
-(raw payload and the hash of its mapped profile), the identifiers, the consents and one audit row.
+:meth:`ProfileStore.save_source_profile` stores one source system's record and resolves its
+identity (:mod:`gateway.identity`), in one transaction: the source record (raw payload, mapped
+document, hash), its match keys, the golden profile recomputed from *all* its linked records by
+survivorship (document, lineage, hash, version), identifiers, consents, review items and one
+audit row per change. The result lists the golden changes: the pipeline writes its outbox rows
+from them inside the same transaction (:meth:`ProfileStore.save_in_transaction`).
+
+Outcomes: ``created`` (a new golden profile), ``updated`` (a known source record changed),
+``merged`` (a new source record joined an existing golden profile: same identifier, e-mail,
+phone or a fuzzy score above the merge threshold), ``review`` (a review item was opened; the
+record is stored either way), ``unchanged`` (same mapped content as last time: nothing written).
 
 The hash of a source record is taken over the *mapped* profile, not the raw payload: a resent
 file that differs only in formatting is "unchanged", and a mapping fix that changes the result of
@@ -13,35 +20,59 @@ the same payload is an update instead of being skipped for ever.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
-import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import ModelError, NotFoundError, StoreError
-from gateway.model import Identifier, Profile, from_dict, to_dict
+from gateway.identity import candidates, golden, review
+from gateway.identity.blocking import match_keys
+from gateway.identity.decision import Decision, decide
+from gateway.identity.documents import GoldenChange, content_hash, new_golden_id
+from gateway.identity.features import features
+from gateway.identity.rules import IdentityRules
+from gateway.identity.survivorship import LinkedRecord
+from gateway.model import Profile, from_dict, to_dict
 from gateway.store import audit
 from gateway.store.engine import store_error, write_transaction
-from gateway.store.tables import consent, golden_profile, identifier, source_record
+from gateway.store.tables import golden_alias, golden_profile, identifier, match_key, source_record
 
 log = logging.getLogger(__name__)
 
-SaveOutcome = Literal["created", "updated", "unchanged"]
+SaveOutcome = Literal["created", "updated", "merged", "unchanged", "review"]
+
+__all__ = [
+    "FieldSource",
+    "GoldenChange",
+    "ProfileStore",
+    "ProfileSummary",
+    "SaveOutcome",
+    "SaveResult",
+    "SourceRecordSummary",
+    "content_hash",
+    "new_golden_id",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class SaveResult:
-    """What :meth:`ProfileStore.save_source_profile` did with one source record."""
+    """What :meth:`ProfileStore.save_source_profile` did with one source record.
+
+    ``changes`` are the golden profile changes made (empty when unchanged): one outbox event
+    each. ``match`` says how a new record was matched (via, golden id, score), ``review_ids``
+    the review items it opened.
+    """
 
     golden_id: str
     outcome: SaveOutcome
+    changes: tuple[GoldenChange, ...] = ()
+    match: dict[str, object] | None = None
+    review_ids: tuple[int, ...] = ()
+    source_record_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +83,24 @@ class ProfileSummary:
     display_name: str | None
     version: int
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecordSummary:
+    """A source record linked to a golden profile (what unmerge takes the id of)."""
+
+    id: int
+    source_system: str
+    source_key: str
+    received_at: datetime
+
+
+class FieldSource(NamedTuple):
+    """Where a golden field's value came from."""
+
+    source_system: str
+    source_key: str
+    received_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +120,30 @@ class _Incoming:
     def label(self) -> str:
         return f"{self.source_system}/{self.source_key}"
 
+    @property
+    def linked(self) -> LinkedRecord:
+        return LinkedRecord(self.source_system, self.source_key, self.received_at, self.document)
+
 
 class ProfileStore:
-    """The CRM base's golden profiles: saving source profiles and reading golden ones."""
+    """The CRM base's golden profiles: saving source profiles, resolving identity, reading."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, rules: IdentityRules | None = None) -> None:
+        """:param rules: the ``[identity]`` settings (``IdentityRules.from_settings``); the
+        built-in defaults when None."""
         self._engine = engine
+        self._rules = rules or IdentityRules()
+
+    @property
+    def rules(self) -> IdentityRules:
+        return self._rules
+
+    @property
+    def reviews(self) -> review.ReviewQueue:
+        """The review queue on the same database and rules."""
+        return review.ReviewQueue(self._engine, self._rules)
+
+    # --- writing ----------------------------------------------------------------------------
 
     def save_source_profile(
         self,
@@ -89,35 +156,154 @@ class ProfileStore:
     ) -> SaveResult:
         """Store one source system's profile and fold it into its golden profile.
 
-        The record's key in its system is the profile's identifier for ``source_system``. If any
-        identifier of the profile is known, that golden profile is updated (its document becomes
-        this profile, keeping identifiers it already had); otherwise a golden profile is created.
-        A record whose mapped content is the same as last time is "unchanged" and writes nothing.
+        The record's key in its system is the profile's identifier for ``source_system``. A
+        known record updates its golden profile; a new one is matched (identifiers, e-mail,
+        phone, then fuzzy within its blocks) and joins a golden profile or gets a new one. A
+        record whose mapped content is the same as last time is "unchanged" and writes nothing.
 
         :param raw: the payload as received; bytes must be UTF-8 (readers decode other encodings).
         :raises ModelError: the profile has no identifier for ``source_system``.
-        :raises StoreError: the identifiers belong to several golden profiles, the raw payload is
-            not UTF-8, or the database failed; nothing of the record is stored then.
+        :raises StoreError: the raw payload is not UTF-8, or the database failed; nothing of the
+            record is stored then.
         """
         incoming = _prepare(profile, source_system, raw, received_at, actor)
         try:
             with write_transaction(self._engine) as conn:
-                result = _save(conn, incoming)
+                result = _save(conn, incoming, self._rules)
         except SQLAlchemyError as exc:
             raise store_error(f"saving source record {incoming.label}", exc) from exc
         log.debug("source record %s: %s %s", incoming.label, result.outcome, result.golden_id)
         return result
 
-    def get(self, golden_id: str) -> Profile:
-        """The golden profile, with ``id`` set.
+    def save_in_transaction(
+        self,
+        conn: Connection,
+        profile: Profile,
+        *,
+        source_system: str,
+        raw: bytes | str,
+        received_at: datetime | None = None,
+        actor: str = "import",
+    ) -> SaveResult:
+        """:meth:`save_source_profile` inside the caller's transaction (``write_transaction``).
 
-        :raises NotFoundError: no golden profile has that id.
+        For the pipeline: it adds its outbox rows from ``result.changes`` before committing, and
+        may store many records per transaction. Driver errors are left to the caller.
         """
-        query = select(golden_profile.c.document).where(golden_profile.c.id == golden_id)
-        document = self._read(f"reading golden profile {golden_id}", query)
-        if document is None:
+        return _save(conn, _prepare(profile, source_system, raw, received_at, actor), self._rules)
+
+    def unmerge(self, golden_id: str, source_record_id: int, *, actor: str = "admin") -> str:
+        """Detach a source record into a golden profile of its own; both are recomputed from
+        their remaining records and the pair is remembered as kept apart.
+
+        :returns: the new golden id.
+        :raises NotFoundError: no such golden profile (or alias) or source record.
+        :raises StoreError: the record is not linked to that profile, or is its only record.
+        """
+        try:
+            with write_transaction(self._engine) as conn:
+                current = self._resolve_in(conn, golden_id)
+                _, created = golden.detach(
+                    conn, current, source_record_id, self._rules, datetime.now(UTC), actor=actor
+                )
+        except SQLAlchemyError as exc:
+            raise store_error(f"unmerging {source_record_id} from {golden_id}", exc) from exc
+        return created.golden_id
+
+    def merge(self, a: str, b: str, *, actor: str = "admin") -> str:
+        """Merge two golden profiles by hand: the older id survives, the other is its alias.
+
+        :returns: the surviving id.
+        """
+        try:
+            with write_transaction(self._engine) as conn:
+                ids = sorted({self._resolve_in(conn, a), self._resolve_in(conn, b)})
+                if len(ids) == 2:
+                    golden.merge(conn, ids[0], ids[1], self._rules, datetime.now(UTC), actor=actor)
+        except SQLAlchemyError as exc:
+            raise store_error(f"merging {a} and {b}", exc) from exc
+        return ids[0]
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def resolve_id(self, golden_id: str) -> str:
+        """The current id of a golden profile: itself, or the survivor of a merge it was in.
+
+        :raises NotFoundError: neither a golden profile nor an alias of one.
+        """
+        try:
+            with self._engine.connect() as conn:
+                return self._resolve_in(conn, golden_id)
+        except SQLAlchemyError as exc:
+            raise store_error(f"resolving golden id {golden_id}", exc) from exc
+
+    def get(self, golden_id: str) -> Profile:
+        """The golden profile, with ``id`` set; an alias answers with its survivor.
+
+        :raises NotFoundError: no golden profile has that id (nor had it before a merge).
+        """
+        target = func.coalesce(
+            select(golden_alias.c.golden_id)
+            .where(golden_alias.c.alias_id == golden_id)
+            .scalar_subquery(),
+            golden_id,
+        )
+        query = select(golden_profile.c.id, golden_profile.c.document).where(
+            golden_profile.c.id == target
+        )
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(query).first()
+        except SQLAlchemyError as exc:
+            raise store_error(f"reading golden profile {golden_id}", exc) from exc
+        if row is None:
             raise NotFoundError("golden profile", golden_id)
-        return _profile(golden_id, document)
+        return _profile(row.id, row.document)
+
+    def lineage(self, golden_id: str) -> dict[str, FieldSource]:
+        """For each field of the golden profile (``person.given_name``, ``emails`` ...), the
+        source record it came from and that record's time of receipt.
+
+        :raises NotFoundError: no such golden profile (an alias answers for its survivor).
+        """
+        try:
+            with self._engine.connect() as conn:
+                current = self._resolve_in(conn, golden_id)
+                paths = golden.lineage_of(conn, current) or {}
+                s = source_record.c
+                received = {
+                    (row.source_system, row.source_key): row.received_at
+                    for row in conn.execute(
+                        select(s.source_system, s.source_key, s.received_at).where(
+                            s.golden_id == current
+                        )
+                    )
+                }
+        except SQLAlchemyError as exc:
+            raise store_error(f"reading the lineage of {golden_id}", exc) from exc
+        return {
+            path: FieldSource(system, key, received[(system, key)])
+            for path, (system, key) in sorted(paths.items())
+            if (system, key) in received
+        }
+
+    def source_records(self, golden_id: str) -> list[SourceRecordSummary]:
+        """The source records linked to a golden profile, oldest first.
+
+        :raises NotFoundError: no such golden profile (an alias answers for its survivor).
+        """
+        s = source_record.c
+        try:
+            with self._engine.connect() as conn:
+                current = self._resolve_in(conn, golden_id)
+                rows = conn.execute(
+                    select(s.id, s.source_system, s.source_key, s.received_at)
+                    .where(s.golden_id == current)
+                    .order_by(s.received_at, s.id)
+                ).all()
+        except SQLAlchemyError as exc:
+            raise store_error(f"listing source records of {golden_id}", exc) from exc
+        return [SourceRecordSummary(*row) for row in rows]
 
     def find_by_identifier(self, system: str, key: str) -> Profile | None:
         """The golden profile that holds identifier ``system``/``key``, if any."""
@@ -134,9 +320,13 @@ class ProfileStore:
         return None if row is None else _profile(row.id, row.document)
 
     def count(self) -> int:
-        """How many golden profiles there are."""
+        """How many golden profiles there are (aliases not counted)."""
         query = select(func.count()).select_from(golden_profile)
-        return int(self._read("counting golden profiles", query) or 0)
+        try:
+            with self._engine.connect() as conn:
+                return int(conn.execute(query).scalar() or 0)
+        except SQLAlchemyError as exc:
+            raise store_error("counting golden profiles", exc) from exc
 
     def list_ids(self, limit: int = 100, offset: int = 0) -> list[str]:
         """A page of golden ids in id order: stable for paging, and creation order to the
@@ -156,28 +346,15 @@ class ProfileStore:
         except SQLAlchemyError as exc:
             raise store_error("listing golden profiles", exc) from exc
 
-    def _read(self, action: str, query: Any) -> Any:
-        """The first column of the first row of ``query``, or None."""
-        try:
-            with self._engine.connect() as conn:
-                return conn.execute(query).scalar()
-        except SQLAlchemyError as exc:
-            raise store_error(action, exc) from exc
-
-
-def new_golden_id() -> str:
-    """``gp_`` + 12 hex digits of milliseconds since the epoch + 80 random bits.
-
-    Time first, so ids sort in creation order and B-tree inserts stay at the right edge (as
-    with ULIDs); the random part makes collisions between processes negligible.
-    """
-    return f"gp_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
-
-
-def content_hash(document: dict[str, Any]) -> str:
-    """sha256 of the document's canonical JSON (sorted keys, no spaces)."""
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    @staticmethod
+    def _resolve_in(conn: Connection, golden_id: str) -> str:
+        current = golden.resolve(conn, golden_id)
+        exists = conn.execute(
+            select(golden_profile.c.id).where(golden_profile.c.id == current)
+        ).scalar()
+        if exists is None:
+            raise NotFoundError("golden profile", golden_id)
+        return current
 
 
 # --- the save, step by step (all inside the caller's transaction) ---------------------------
@@ -205,7 +382,7 @@ def _prepare(
                 f"raw payload of source record {source_system}/{source_key} is not UTF-8 "
                 f"(byte {exc.start})"
             ) from exc
-    document = _document(profile)
+    document = to_dict(dataclasses.replace(profile, id=None))
     return _Incoming(
         profile=profile,
         document=document,
@@ -218,199 +395,133 @@ def _prepare(
     )
 
 
-def _save(conn: Connection, incoming: _Incoming) -> SaveResult:
+def _save(conn: Connection, incoming: _Incoming, rules: IdentityRules) -> SaveResult:
+    s = source_record.c
     previous = conn.execute(
-        select(source_record.c.id, source_record.c.golden_id, source_record.c.content_hash).where(
-            source_record.c.source_system == incoming.source_system,
-            source_record.c.source_key == incoming.source_key,
+        select(s.id, s.golden_id, s.content_hash).where(
+            s.source_system == incoming.source_system, s.source_key == incoming.source_key
         )
     ).first()
     if previous is not None and previous.content_hash == incoming.content_hash:
-        return SaveResult(previous.golden_id, "unchanged")
+        return SaveResult(previous.golden_id, "unchanged", source_record_id=previous.id)
 
-    golden_id = _match(conn, incoming)
-    if golden_id is None:
-        golden_id, version, fields = _create_golden(conn, incoming)
-        outcome: SaveOutcome = "created"
-    else:
-        version, fields = _update_golden(conn, golden_id, incoming)
-        outcome = "updated"
-
-    values = {
-        "golden_id": golden_id,
-        "raw": incoming.raw,
-        "content_hash": incoming.content_hash,
-        "received_at": incoming.received_at,
+    now = datetime.now(UTC)
+    keys = match_keys(features(incoming.document, rules.default_region))
+    detail: dict[str, Any] = {
+        "source_system": incoming.source_system,
+        "source_key": incoming.source_key,
     }
-    if previous is None:
+    if previous is not None:
+        # A known record stays with its golden profile: moving it is a person's decision
+        # (unmerge, review), never a side effect of an update.
+        golden_id, record_id = previous.golden_id, previous.id
+        golden.lock(conn, golden_id)
         conn.execute(
-            insert(source_record),
-            {**values, "source_system": incoming.source_system, "source_key": incoming.source_key},
+            update(source_record).where(s.id == record_id).values(_record_values(incoming))
         )
+        conn.execute(delete(match_key).where(match_key.c.source_record_id == record_id))
+        _insert_keys(conn, keys, record_id, golden_id)
+        change = golden.recompute(conn, golden_id, rules, now)
+        outcome: SaveOutcome = "updated"
+        decision: Decision | None = None
     else:
-        conn.execute(update(source_record).where(source_record.c.id == previous.id), values)
+        decision = _decide(conn, incoming, keys, rules)
+        if decision.target is None:
+            golden_id = new_golden_id()
+            change = golden.create(conn, golden_id, incoming.linked, rules, now)
+            record_id = _insert_record(conn, incoming, golden_id)
+            _insert_keys(conn, keys, record_id, golden_id)
+            outcome = "created"
+        else:
+            golden_id = decision.target
+            golden.lock(conn, golden_id)
+            record_id = _insert_record(conn, incoming, golden_id)
+            _insert_keys(conn, keys, record_id, golden_id)
+            change = golden.recompute(conn, golden_id, rules, now)
+            outcome = "merged"
+            detail["match"] = decision.match_detail()
 
     audit.record(
         conn,
         actor=incoming.actor,
-        action=f"golden.{'create' if outcome == 'created' else 'update'}",
+        action="golden.create" if outcome == "created" else "golden.update",
         golden_id=golden_id,
-        fields=fields,
-        detail={
-            "source_system": incoming.source_system,
-            "source_key": incoming.source_key,
-            "version": version,
-        },
+        fields=change.fields,
+        detail={**detail, "version": change.version},
+        at=now,
     )
-    return SaveResult(golden_id, outcome)
+    review_ids = _open_reviews(conn, decision, golden_id, record_id, incoming.actor, now)
+    return SaveResult(
+        golden_id,
+        "review" if review_ids else outcome,
+        (change,),
+        decision.match_detail() if decision is not None else None,
+        review_ids,
+        record_id,
+    )
 
 
-def _match(conn: Connection, incoming: _Incoming) -> str | None:
-    """The one golden profile that holds any of the identifiers, or None.
+def _decide(
+    conn: Connection, incoming: _Incoming, keys: list[str], rules: IdentityRules
+) -> Decision:
+    found = candidates.find(
+        conn,
+        own_key=(incoming.source_system, incoming.source_key),
+        identifiers=[(i.system, i.key) for i in incoming.profile.identifiers],
+        keys=keys,
+        default_region=rules.default_region,
+    )
+    return decide(
+        features(incoming.document, rules.default_region), found.owners, found.candidates, rules
+    )
 
-    :raises StoreError: they belong to more than one: merging golden profiles needs review.
-    """
-    pairs = [(i.system, i.key) for i in incoming.profile.identifiers]
-    found = sorted(
+
+def _open_reviews(
+    conn: Connection,
+    decision: Decision | None,
+    golden_id: str,
+    record_id: int,
+    actor: str,
+    now: datetime,
+) -> tuple[int, ...]:
+    if decision is None or not decision.proposals:
+        return ()
+    kept_apart = golden.rejected(conn, golden_id, [p.candidate_id for p in decision.proposals])
+    return tuple(
+        review.open_item(conn, golden_id, proposal, record_id, actor=actor, now=now)
+        for proposal in decision.proposals
+        if proposal.candidate_id not in kept_apart
+    )
+
+
+def _record_values(incoming: _Incoming) -> dict[str, Any]:
+    return {
+        "raw": incoming.raw,
+        "content_hash": incoming.content_hash,
+        "received_at": incoming.received_at,
+        "document": incoming.document,
+    }
+
+
+def _insert_record(conn: Connection, incoming: _Incoming, golden_id: str) -> int:
+    values = {
+        **_record_values(incoming),
+        "golden_id": golden_id,
+        "source_system": incoming.source_system,
+        "source_key": incoming.source_key,
+    }
+    return int(
+        conn.execute(insert(source_record).returning(source_record.c.id), values).scalar_one()
+    )
+
+
+def _insert_keys(conn: Connection, keys: list[str], record_id: int, golden_id: str) -> None:
+    if keys:
         conn.execute(
-            select(identifier.c.golden_id)
-            .where(tuple_(identifier.c.system, identifier.c.key).in_(pairs))
-            .distinct()
-        ).scalars()
-    )
-    if len(found) > 1:
-        raise StoreError(
-            f"identifiers of source record {incoming.label} belong to {len(found)} golden "
-            f"profiles ({', '.join(found)}): merging them needs review"
+            insert(match_key),
+            [{"key": k, "source_record_id": record_id, "golden_id": golden_id} for k in keys],
         )
-    return found[0] if found else None
-
-
-def _create_golden(conn: Connection, incoming: _Incoming) -> tuple[str, int, list[str]]:
-    """Insert a golden profile from the incoming one; returns id, version, fields written."""
-    golden_id = new_golden_id()
-    golden = dataclasses.replace(
-        incoming.profile, id=None, identifiers=_merge_identifiers(incoming.profile.identifiers, ())
-    )
-    document = to_dict(golden)
-    now = datetime.now(UTC)
-    conn.execute(
-        insert(golden_profile),
-        {
-            "id": golden_id,
-            "version": 1,
-            "display_name": _display_name(golden),
-            "document": document,
-            "content_hash": content_hash(document),
-            "created_at": now,
-            "updated_at": now,
-            "erased": False,
-        },
-    )
-    _link_identifiers(conn, golden_id, golden.identifiers)
-    _replace_consents(conn, golden_id, golden)
-    return golden_id, 1, sorted(document)
-
-
-def _update_golden(conn: Connection, golden_id: str, incoming: _Incoming) -> tuple[int, list[str]]:
-    """Make the incoming profile the golden document; returns the version and fields changed.
-
-    The row is locked (PostgreSQL) so that concurrent records for one customer take turns; the
-    version check is the second guard, for writers that did not lock.
-    """
-    row = conn.execute(
-        select(golden_profile.c.version, golden_profile.c.document, golden_profile.c.content_hash)
-        .where(golden_profile.c.id == golden_id)
-        .with_for_update()
-    ).one()
-    old = from_dict(Profile, row.document)
-    golden = dataclasses.replace(
-        incoming.profile,
-        id=None,
-        identifiers=_merge_identifiers(incoming.profile.identifiers, old.identifiers),
-    )
-    document = to_dict(golden)
-    digest = content_hash(document)
-    if digest == row.content_hash:
-        return row.version, []
-    version = row.version + 1
-    changed = conn.execute(
-        update(golden_profile)
-        .where(golden_profile.c.id == golden_id, golden_profile.c.version == row.version)
-        .values(
-            version=version,
-            display_name=_display_name(golden),
-            document=document,
-            content_hash=digest,
-            updated_at=datetime.now(UTC),
-        )
-    )
-    if changed.rowcount != 1:
-        raise StoreError(f"golden profile {golden_id} was changed by another writer: retry")
-    _link_identifiers(
-        conn, golden_id, tuple(i for i in golden.identifiers if i not in old.identifiers)
-    )
-    _replace_consents(conn, golden_id, golden)
-    return version, sorted(
-        k for k in document.keys() | row.document.keys() if document.get(k) != row.document.get(k)
-    )
-
-
-def _merge_identifiers(
-    new: tuple[Identifier, ...], old: tuple[Identifier, ...]
-) -> tuple[Identifier, ...]:
-    """The new identifiers first, then the old ones the new profile does not carry, no repeats.
-
-    A golden profile never loses an identifier: the identifier table (used for matching) and the
-    document must agree, and the other source records still point here.
-    """
-    return tuple(dict.fromkeys(new + old))
-
-
-def _link_identifiers(
-    conn: Connection, golden_id: str, identifiers: tuple[Identifier, ...]
-) -> None:
-    if identifiers:
-        conn.execute(
-            insert(identifier),
-            [{"system": i.system, "key": i.key, "golden_id": golden_id} for i in identifiers],
-        )
-
-
-def _replace_consents(conn: Connection, golden_id: str, golden: Profile) -> None:
-    """The consent rows mirror the golden document's consents (for policy queries)."""
-    conn.execute(delete(consent).where(consent.c.golden_id == golden_id))
-    if golden.consents:
-        conn.execute(
-            insert(consent),
-            [
-                {
-                    "golden_id": golden_id,
-                    "purpose": c.purpose.value,
-                    "recipient": c.recipient.value,
-                    "status": c.status.value,
-                    "given_at": c.given,
-                    "expires_at": c.expires,
-                    "source": c.source,
-                }
-                for c in golden.consents
-            ],
-        )
-
-
-# --- documents ----------------------------------------------------------------------------
-
-
-def _document(profile: Profile) -> dict[str, Any]:
-    """The stored JSON of a profile; the id is a column, not part of the document."""
-    return to_dict(dataclasses.replace(profile, id=None))
 
 
 def _profile(golden_id: str, document: dict[str, Any]) -> Profile:
     return dataclasses.replace(from_dict(Profile, document), id=golden_id)
-
-
-def _display_name(profile: Profile) -> str | None:
-    if profile.person is None and profile.organization is None:
-        return None
-    return profile.display_name[:200]

@@ -16,10 +16,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -58,6 +61,8 @@ golden_profile = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("erased", Boolean, nullable=False, server_default=false()),
+    # Field path -> [source_system, source_key] of the source record the value came from.
+    Column("lineage", JSONDocument),
 )
 
 source_record = Table(
@@ -70,6 +75,9 @@ source_record = Table(
     Column("raw", Text, nullable=False),  # the payload as received
     Column("content_hash", String(HASH_LENGTH), nullable=False),  # of the mapped profile
     Column("received_at", UTCDateTime, nullable=False),
+    # The mapped profile (to_dict), what survivorship reads; NULL only for records stored before
+    # migration 0003, which filled it from their golden profile.
+    Column("document", JSONDocument),
     UniqueConstraint("source_system", "source_key"),
 )
 
@@ -136,3 +144,68 @@ mapping_version = Table(
     Column("diff", Text, nullable=False),  # unified diff against the previous version
     UniqueConstraint("name", "version"),
 )
+
+
+# --- identity resolution (migration 0003) ----------------------------------------------------
+
+match_key = Table(
+    "match_key",
+    metadata,
+    # ``kind:value`` (gateway.identity.blocking): normalised e-mail, E.164 phone, blocking keys.
+    Column("key", String(KEY_LENGTH), primary_key=True),
+    # Derived data of the record: goes with it (an erasure deletes source records).
+    Column(
+        "source_record_id",
+        RowId,
+        ForeignKey("source_record.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("golden_id", String(40), ForeignKey("golden_profile.id"), nullable=False, index=True),
+    # Covers the block query (key IN (...) -> golden_id) without touching the table.
+    Index(None, "key", "golden_id"),
+    Index(None, "source_record_id"),
+)
+
+golden_alias = Table(
+    "golden_alias",
+    metadata,
+    Column("alias_id", String(40), primary_key=True),  # a golden id merged away
+    Column("golden_id", String(40), ForeignKey("golden_profile.id"), nullable=False, index=True),
+    Column("merged_at", UTCDateTime, nullable=False),
+)
+
+review_item = Table(
+    "review_item",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("status", String(16), nullable=False),  # open | approved | rejected | superseded
+    # No foreign keys: golden ids are rewritten on merges, and the item outlives them.
+    Column("golden_id", String(40), nullable=False, index=True),  # the record's golden profile
+    Column("candidate_id", String(40), nullable=False, index=True),
+    Column("source_record_id", RowId),  # the record whose arrival proposed the pair
+    Column("score", Float),
+    Column("details", JSONDocument, nullable=False),  # reason, total, components
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+    Column("decided_by", String(100)),
+    Index(None, "status", "id"),
+)
+
+match_rejection = Table(
+    "match_rejection",
+    metadata,
+    # A pair kept apart by a person, lower id first; never proposed for review again.
+    Column("golden_low", String(40), primary_key=True),
+    Column("golden_high", String(40), primary_key=True, index=True),
+    Column("rejected_at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("review_item_id", RowId),
+)
+
+
+# --- ERP snapshot (0004) ----------------------------------------------------------------------
+# What CRM users need from the ERP, one row per ERP customer, refreshed by scheduled extraction
+# so that no CRM read ever queries the ERP. Linked to golden profiles through ``identifier``
+# (system = source_system, key = customer_key), not by a copied golden id that could go stale.
+
+MONEY = Numeric(18, 2)

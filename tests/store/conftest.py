@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -38,8 +39,43 @@ from gateway.store.profiles import ProfileStore
 ProfileFactory = Callable[..., Profile]
 
 
-def build_profile(*identifiers: tuple[str, str], given_name: str = "Ada") -> Profile:
-    """A profile that uses every part of the model, with the given identifiers."""
+OTHER_PEOPLE = (
+    ("Grace", "Hopper"),
+    ("Alan", "Turing"),
+    ("Edsger", "Dijkstra"),
+    ("Barbara", "Liskov"),
+    ("Donald", "Knuth"),
+    ("Frances", "Allen"),
+)
+
+
+def build_profile(*identifiers: tuple[str, str], given_name: str = "Ada", who: int = 0) -> Profile:
+    """A profile that uses every part of the model, with the given identifiers.
+
+    ``who`` other than 0 makes another person (name, birth date, address, e-mail and phones all
+    differ), whom identity resolution must not match with Ada.
+    """
+    profile = _ada(identifiers, given_name)
+    if who == 0:
+        return profile
+    given, family = OTHER_PEOPLE[(who - 1) % len(OTHER_PEOPLE)]
+    assert profile.person is not None
+    return dataclasses.replace(
+        profile,
+        person=dataclasses.replace(
+            profile.person,
+            given_name=f"{given}{'' if who <= len(OTHER_PEOPLE) else who}",
+            middle_name=None,
+            family_name=family,
+            birth_date=date(1900 + who, 1 + who % 12, 1 + who % 28),
+        ),
+        addresses=(PostalAddress(lines=(f"{who} Other Street",), postal_code=f"ZZ{who} 1AA"),),
+        emails=(Email(f"{given.lower()}.{who}@example.net", primary=True),),
+        phones=(Phone(f"+4479460{who:05d}"),),
+    )
+
+
+def _ada(identifiers: tuple[tuple[str, str], ...], given_name: str) -> Profile:
     cet = timezone(timedelta(hours=1))
     return Profile(
         identifiers=tuple(Identifier(system, key) for system, key in identifiers),

@@ -79,7 +79,8 @@ def test_changed_content_updates_the_same_golden_profile(
 
     result = store.save_source_profile(changed, source_system="erp", raw="2", received_at=received)
 
-    assert result == dataclasses.replace(first, outcome="updated")
+    assert (result.golden_id, result.outcome) == (first.golden_id, "updated")
+    assert [(c.kind, c.version, c.fields) for c in result.changes] == [("updated", 2, ("person",))]
     assert store.get(first.golden_id) == dataclasses.replace(changed, id=first.golden_id)
     with migrated_engine.connect() as conn:
         assert conn.execute(select(golden_profile.c.version)).scalar_one() == 2
@@ -100,7 +101,8 @@ def test_a_second_source_sharing_one_identifier_joins_the_golden_profile(
         raw="w",
     )
 
-    assert (web.golden_id, web.outcome) == (erp.golden_id, "updated")
+    assert (web.golden_id, web.outcome) == (erp.golden_id, "merged")
+    assert web.match is not None and web.match["via"] == "identifier"
     assert store.count() == 1
     golden = store.get(erp.golden_id)
     assert golden.person is not None and golden.person.given_name == "Ada B."
@@ -115,27 +117,33 @@ def test_a_second_source_sharing_one_identifier_joins_the_golden_profile(
         assert found is not None and found.id == erp.golden_id
 
 
-def test_identifiers_of_two_golden_profiles_are_not_merged(
-    store: ProfileStore, make_profile: MakeProfile, migrated_engine: Engine
+def test_identifiers_of_two_golden_profiles_open_a_review_instead_of_a_merge(
+    store: ProfileStore, make_profile: MakeProfile
 ) -> None:
     a = store.save_source_profile(make_profile(("erp", "A")), source_system="erp", raw="a")
-    b = store.save_source_profile(make_profile(("erp", "B")), source_system="erp", raw="b")
-    before = row_counts(migrated_engine)
+    b = store.save_source_profile(make_profile(("erp", "B"), who=1), source_system="erp", raw="b")
 
-    with pytest.raises(StoreError, match="belong to 2 golden profiles") as info:
-        store.save_source_profile(
-            make_profile(("web", "w"), ("erp", "A"), ("erp", "B")), source_system="web", raw="w"
-        )
+    web = store.save_source_profile(
+        make_profile(("web", "w"), ("erp", "A"), ("erp", "B")), source_system="web", raw="w"
+    )
 
-    assert a.golden_id in str(info.value) and b.golden_id in str(info.value)
-    assert row_counts(migrated_engine) == before
+    # The record is kept (joining the older owner); merging the two is a person's decision.
+    assert (web.golden_id, web.outcome) == (a.golden_id, "review")
+    assert store.count() == 2
+    (item,) = store.reviews.list()
+    assert (item.golden_id, item.candidate_id) == (a.golden_id, b.golden_id)
+    assert item.details["reason"] == "identifier"
+    # erp/B still belongs to B alone, in the identifier table and in the documents.
+    found = store.find_by_identifier("erp", "B")
+    assert found is not None and found.id == b.golden_id
+    assert Identifier("erp", "B") not in store.get(a.golden_id).identifiers
 
 
 def test_an_identifier_belongs_to_one_golden_profile_only(
     store: ProfileStore, make_profile: MakeProfile, migrated_engine: Engine
 ) -> None:
     a = store.save_source_profile(make_profile(("erp", "A")), source_system="erp", raw="a")
-    b = store.save_source_profile(make_profile(("erp", "B")), source_system="erp", raw="b")
+    b = store.save_source_profile(make_profile(("erp", "B"), who=1), source_system="erp", raw="b")
     assert a.golden_id != b.golden_id
     with pytest.raises(IntegrityError), write_transaction(migrated_engine) as conn:
         conn.execute(insert(identifier), {"system": "erp", "key": "A", "golden_id": b.golden_id})
@@ -243,7 +251,7 @@ def test_every_stored_change_is_audited(
     store.save_source_profile(
         make_profile(("erp", "C-1"), given_name="Augusta"), source_system="erp", raw="2"
     )
-    store.save_source_profile(make_profile(("erp", "other")), source_system="erp", raw="3")
+    store.save_source_profile(make_profile(("erp", "other"), who=1), source_system="erp", raw="3")
 
     entries = AuditLog(migrated_engine).list(golden_id=first.golden_id)
 
@@ -286,7 +294,7 @@ def test_reading_what_is_not_there(store: ProfileStore) -> None:
 def test_ids_are_listed_in_id_order_by_page(store: ProfileStore, make_profile: MakeProfile) -> None:
     ids = [
         store.save_source_profile(
-            make_profile(("erp", str(n))), source_system="erp", raw="x"
+            make_profile(("erp", str(n)), who=n), source_system="erp", raw="x"
         ).golden_id
         for n in range(5)
     ]

@@ -1,0 +1,132 @@
+"""The identity settings as the matcher and survivorship use them: thresholds, source priority
+and per-field strategies, checked once.
+
+Kept apart from :mod:`gateway.config` (pydantic, file loading) so the identity code and its
+tests need no settings file; :meth:`IdentityRules.from_settings` bridges the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Literal, get_args
+
+from gateway.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gateway.config import IdentitySettings
+
+Strategy = Literal["priority", "most_recent", "most_complete", "union"]
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+
+# Golden profile fields that survivorship decides one by one. ``person`` and ``organization``
+# are decided per attribute (a name from the CRM, a birth date from the ERP); the others as a
+# whole value. ``identifiers`` (union, owned by one golden profile) and ``consents`` (the latest
+# answer per purpose and recipient) follow fixed rules: they are not a matter of taste.
+PERSON_FIELDS = (
+    "given_name",
+    "middle_name",
+    "family_name",
+    "prefix",
+    "suffix",
+    "birth_date",
+    "gender",
+    "language",
+)
+ORGANIZATION_FIELDS = ("name", "legal_form", "registration_number")
+WHOLE_FIELDS = (
+    "addresses",
+    "emails",
+    "phones",
+    "web",
+    "preferences",
+    "financial",
+    "segments",
+    "metadata",
+)
+LIST_FIELDS = frozenset({"addresses", "emails", "phones", "web", "segments"})
+FIELD_PATHS: tuple[str, ...] = (
+    *(f"person.{name}" for name in PERSON_FIELDS),
+    *(f"organization.{name}" for name in ORGANIZATION_FIELDS),
+    *WHOLE_FIELDS,
+)
+# A rule may name a group ("person") to cover all its attributes.
+_GROUPS = ("person", "organization")
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRules:
+    """Matching thresholds and survivorship rules.
+
+    Scores run from 0 to 1. A candidate at or above ``merge_threshold`` is merged; between the two
+    thresholds a review item is opened; below ``review_threshold`` it is ignored.
+    """
+
+    merge_threshold: float = 0.90
+    review_threshold: float = 0.75
+    source_priority: tuple[str, ...] = ()
+    default_strategy: Strategy = "most_recent"
+    field_strategy: Mapping[str, Strategy] = field(default_factory=dict)
+    default_region: str = "GB"
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.review_threshold <= self.merge_threshold <= 1.0:
+            raise ConfigError(
+                f"need 0 < review_threshold ({self.review_threshold}) <= merge_threshold "
+                f"({self.merge_threshold}) <= 1",
+                key="identity.review_threshold",
+            )
+        _check_strategy(self.default_strategy, "identity.default_strategy")
+        for path, strategy in self.field_strategy.items():
+            key = f"identity.field_strategy.{path}"
+            if path not in FIELD_PATHS and path not in _GROUPS:
+                raise ConfigError(
+                    f"unknown field '{path}' (one of: {', '.join((*_GROUPS, *FIELD_PATHS))})",
+                    key=key,
+                )
+            _check_strategy(strategy, key)
+            if strategy == "union" and path not in LIST_FIELDS:
+                raise ConfigError(
+                    f"'union' needs a list field ({', '.join(sorted(LIST_FIELDS))})", key=key
+                )
+        if self.default_strategy == "union":
+            raise ConfigError(
+                "'union' applies to list fields only", key="identity.default_strategy"
+            )
+        object.__setattr__(self, "field_strategy", MappingProxyType(dict(self.field_strategy)))
+
+    def strategy(self, path: str) -> Strategy:
+        """The strategy for a field path: its own rule, else its group's, else the default."""
+        group = path.partition(".")[0]
+        return (
+            self.field_strategy.get(path)
+            or self.field_strategy.get(group)
+            or (self.default_strategy)
+        )
+
+    def priority(self, source_system: str) -> int:
+        """Rank of a source system under ``priority`` (0 is best; unlisted systems come last)."""
+        try:
+            return self.source_priority.index(source_system)
+        except ValueError:
+            return len(self.source_priority)
+
+    @classmethod
+    def from_settings(cls, settings: IdentitySettings) -> IdentityRules:
+        """The rules of the ``[identity]`` config section."""
+        return cls(
+            merge_threshold=settings.merge_threshold,
+            review_threshold=settings.review_threshold,
+            source_priority=tuple(settings.source_priority),
+            default_strategy=settings.default_strategy,
+            field_strategy=dict(settings.field_strategy),
+            default_region=settings.default_region,
+        )
+
+
+def _check_strategy(strategy: str, key: str) -> None:
+    if strategy not in STRATEGIES:
+        raise ConfigError(
+            f"unknown strategy '{strategy}' (one of: {', '.join(STRATEGIES)})", key=key
+        )
