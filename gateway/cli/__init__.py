@@ -14,8 +14,10 @@ import click
 from gateway.cli.context import CliState
 from gateway.cli.db import db
 from gateway.cli.importing import import_command
-from gateway.cli.keys import keys
 from gateway.cli.mapping import mapping
+from gateway.cli.keys import keys
+from gateway.cli.scheduler import erp, jobs, scheduler_command
+from gateway.cli.partners import partners
 from gateway.cli.serving import demo, serve
 from gateway.cli.validating import validate
 from gateway.errors import GatewayError
@@ -47,8 +49,12 @@ cli.add_command(validate)
 cli.add_command(db)
 cli.add_command(import_command)
 cli.add_command(keys)
+cli.add_command(partners)
 cli.add_command(serve)
 cli.add_command(demo)
+cli.add_command(scheduler_command)
+cli.add_command(jobs)
+cli.add_command(erp)
 cli.add_command(mapping)
 
 

@@ -209,3 +209,85 @@ match_rejection = Table(
 # (system = source_system, key = customer_key), not by a copied golden id that could go stale.
 
 MONEY = Numeric(18, 2)
+
+erp_customer = Table(
+    "erp_customer",
+    metadata,
+    Column("source_system", String(SYSTEM_LENGTH), primary_key=True),
+    Column("customer_key", String(KEY_LENGTH), primary_key=True),
+    Column("credit_status", String(16), nullable=False),
+    Column("balance", MONEY),
+    Column("currency", String(3)),
+    Column("open_invoices", Integer),
+    Column("order_count", Integer),
+    Column("lifetime_value", MONEY),
+    Column("last_order_date", Date),
+    Column("extracted_at", UTCDateTime, nullable=False),  # the extraction these figures are from
+    Column("deleted_at", UTCDateTime),  # set by key reconciliation when the ERP row is gone
+)
+
+# The cursor of each extraction stream, written in the same transaction as the rows it covers.
+erp_watermark = Table(
+    "erp_watermark",
+    metadata,
+    Column("source_system", String(SYSTEM_LENGTH), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("cursor_modified", String(64), nullable=False),  # typed text: see gateway.erp.snapshot
+    Column("cursor_key", String(KEY_LENGTH), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- scheduled jobs (0004) --------------------------------------------------------------------
+
+# One row per configured job: paused flag and the lease that makes each slot run once.
+job_state = Table(
+    "job_state",
+    metadata,
+    Column("job", String(100), primary_key=True),
+    Column("paused", Boolean, nullable=False, server_default=false()),
+    Column("last_slot", UTCDateTime),  # the newest scheduled time claimed by any process
+    Column("lease_owner", String(200)),
+    Column("lease_until", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Run history. (job, slot, attempt) is unique: a second claim of the same slot cannot insert.
+job_run = Table(
+    "job_run",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("job", String(100), nullable=False),
+    Column("slot", UTCDateTime),  # scheduled time; NULL for a run asked for by hand
+    Column("attempt", Integer, nullable=False),
+    Column("trigger", String(16), nullable=False),  # schedule | manual | retry
+    Column("status", String(16), nullable=False),  # queued|running|succeeded|failed|skipped|abandoned
+    Column("runner", String(200)),  # host:pid of the process that ran it
+    Column("queued_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("rows_read", Integer, nullable=False, server_default="0"),
+    Column("rows_written", Integer, nullable=False, server_default="0"),
+    Column("rows_rejected", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    UniqueConstraint("job", "slot", "attempt"),
+    Index(None, "job", "id"),
+    Index(None, "status"),
+)
+
+# Files taken from a drop inbox. (inbox, name, content_hash) is unique: never processed twice.
+dropped_file = Table(
+    "dropped_file",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("inbox", String(100), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("content_hash", String(HASH_LENGTH), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # processing | archived | failed
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("records", Integer),
+    Column("rejected", Integer),
+    Column("moved_to", Text),
+    UniqueConstraint("inbox", "name", "content_hash"),
+)

@@ -6,7 +6,17 @@ from flask import Flask
 
 from gateway.config import Settings, load_settings
 from gateway.runtime import Gateway
-from gateway.web import access, errors, health, mappings, profiles
+from gateway.web import (
+    access,
+    disclosures,
+    errors,
+    exchange,
+    health,
+    jobs,
+    mappings,
+    profiles,
+    soap,
+)
 from gateway.web.access import check_rules
 from gateway.web.context import EXTENSION
 
@@ -22,5 +32,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.register_blueprint(health.bp)
     app.register_blueprint(profiles.bp)
     app.register_blueprint(mappings.bp)
+    app.register_blueprint(jobs.bp)
+    app.register_blueprint(disclosures.bp)
+    app.register_blueprint(exchange.bp)
+    app.register_blueprint(soap.bp)
     check_rules(app)
     return app

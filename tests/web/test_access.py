@@ -25,7 +25,22 @@ MATRIX = {
     "/api/v1/mappings/{name}/history": (401, 403, 200),
     "/api/v1/mappings/{name}/history/{version}": (401, 403, 404),  # nothing saved yet
     "POST /api/v1/mappings/{name}/rollback/{version}": (401, 403, 404),
+    "/api/v1/jobs": (401, 403, 200),
+    "/api/v1/jobs/{name}/runs": (401, 403, 200),
+    "POST /api/v1/jobs/{name}/run": (401, 403, 202),
+    "POST /api/v1/jobs/{name}/pause": (401, 403, 200),
+    "POST /api/v1/jobs/{name}/resume": (401, 403, 200),
+    "/api/v1/profiles/{id}/disclosures": (401, 403, 200),
+    # Partner exchange: an empty POST passes the access check for a partner (400: not XML); the
+    # SOAP endpoint is public at the Flask level and answers refusals with Faults (HTTP 500). The
+    # full matrix with a wrong partner is in tests/web/test_exchange.py and test_soap.py.
+    "POST /cpex/v1/exchange": (401, 400, 403),
+    "POST /soap/v1/exchange": (500, 500, 500),
+    "/soap/v1/exchange": (200, 200, 200),  # the WSDL
+    "/soap/v1/cpex-exchange-1.0.xsd": (200, 200, 200),
+    "/soap/v1/cpex-profile-1.0.xsd": (200, 200, 200),
 }
+JOB = "audit-purge"  # a job of config/jobs.toml
 
 
 def _stored_id(engine: Engine) -> str:
@@ -40,7 +55,7 @@ def _template(rule: str) -> str:
 
 
 def _fill(template: str, golden_id: str) -> str:
-    name = "cpex-in"
+    name = "cpex-in" if "/mappings/" in template else JOB
     return template.format(id=golden_id, name=name, version=1)
 
 

@@ -1,0 +1,155 @@
+"""ERP refresh on PostgreSQL: full refresh vs. the raw COPY ceiling, and an incremental refresh
+after 1 % of customers and orders changed. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/bench_erp_refresh.py                      # 20,000 customers
+    .venv/bin/python bench/bench_erp_refresh.py --customers 1000000  # the issue's full size
+
+The ERP (N customers, 5N orders, N invoices) is generated in its own PostgreSQL schema with
+``generate_series``; the CRM base is migrated into another. Both are dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import secrets
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine
+
+from gateway.erp.refresh import ColumnSummaryMapper, ErpRefresher
+from gateway.erp.settings import erp_settings_from
+from gateway.store.engine import make_engine, with_search_path
+from gateway.store.migrate import upgrade
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+ERP_DDL = """
+CREATE TABLE customers (customer_no bigint PRIMARY KEY, name text, credit_status text NOT NULL,
+    currency char(3) NOT NULL, modified_at timestamp NOT NULL);
+CREATE TABLE orders (order_no bigint PRIMARY KEY, customer_no bigint NOT NULL,
+    order_date date NOT NULL, total numeric(12,2) NOT NULL, modified_at timestamp NOT NULL);
+CREATE TABLE invoices (invoice_no bigint PRIMARY KEY, customer_no bigint NOT NULL,
+    open_amount numeric(12,2) NOT NULL, modified_at timestamp NOT NULL);
+INSERT INTO customers SELECT i, 'Customer ' || i,
+    (ARRAY['OK','OK','OK','WATCH','HOLD'])[1 + i % 5],
+    (ARRAY['EUR','EUR','GBP'])[1 + i % 3], timestamp '2024-01-01' + (i % 86400) * interval '1 s'
+    FROM generate_series(1::bigint, :n) i;
+INSERT INTO orders SELECT i, 1 + (i * 7919) % :n, date '2020-01-01' + (i % 1500)::int,
+    ((i * 37) % 100000) / 100.0, timestamp '2024-01-01' + (i % 86400) * interval '1 s'
+    FROM generate_series(1::bigint, 5 * :n) i;
+INSERT INTO invoices SELECT i, 1 + (i * 104729) % :n, CASE WHEN i % 4 = 0 THEN (i % 5000) / 10.0
+    ELSE 0 END, timestamp '2024-01-01' + (i % 86400) * interval '1 s' FROM generate_series(1::bigint, :n) i;
+CREATE INDEX ON customers (modified_at, customer_no);
+CREATE INDEX ON orders (modified_at, order_no);
+CREATE INDEX ON orders (customer_no);
+CREATE INDEX ON invoices (modified_at, invoice_no);
+CREATE INDEX ON invoices (customer_no);
+ANALYZE;
+"""
+
+CHANGE = """
+UPDATE customers SET credit_status = 'HOLD', modified_at = now()
+    WHERE customer_no % 100 = 7;
+UPDATE orders SET total = total + 1, modified_at = now() WHERE order_no % 100 = 3;
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--url", default=DEFAULT_URL)
+    args = parser.parse_args()
+    n = args.customers
+    tag = secrets.token_hex(4)
+    erp_schema, crm_schema = f"bench_erp_{tag}", f"bench_crm_{tag}"
+    server = create_engine(args.url)
+    with server.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {erp_schema}; CREATE SCHEMA {crm_schema}")
+    erp_url = with_search_path(args.url, erp_schema).render_as_string(hide_password=False)
+    crm = make_engine(with_search_path(args.url, crm_schema))
+    try:
+        started = time.perf_counter()
+        erp = create_engine(erp_url)
+        with erp.begin() as conn:
+            for statement in ERP_DDL.replace(":n", str(n)).split(";"):
+                if statement.strip():
+                    conn.exec_driver_sql(statement.replace("%", "%%"))
+        upgrade(crm)
+        print(f"setup: ERP with {n:,} customers, {5 * n:,} orders, {n:,} invoices in "
+              f"{time.perf_counter() - started:.1f} s")
+        settings = erp_settings_from({"version": 1, "erp": {
+            "url": erp_url, "batch_size": args.batch_size,
+            "credit_codes": {"OK": "good", "WATCH": "watch", "HOLD": "hold"},
+            "customers": {"table": "customers", "key": "customer_no", "modified": "modified_at",
+                          "credit_status": "credit_status", "currency": "currency"},
+            "orders": {"table": "orders", "key": "order_no", "customer": "customer_no",
+                       "modified": "modified_at", "amount": "total", "date": "order_date"},
+            "invoices": {"table": "invoices", "key": "invoice_no", "customer": "customer_no",
+                         "modified": "modified_at", "open_amount": "open_amount"},
+        }}, file="bench", base_dir=Path.cwd())
+        refresher = ErpRefresher(crm, settings.open(), ColumnSummaryMapper(settings.credit_codes))
+
+        t0 = time.perf_counter()
+        full = refresher.full()
+        full_s = time.perf_counter() - t0
+        print(f"full refresh: {full_s:.2f} s ({full.rows_written / full_s:,.0f} customers/s; "
+              f"{full.describe()})")
+
+        ceiling_s = copy_ceiling(crm)
+        print(f"raw COPY of the same {full.rows_written:,} rows into an empty table: "
+              f"{ceiling_s:.2f} s ({full.rows_written / ceiling_s:,.0f} rows/s)")
+        print(f"full refresh speed = {ceiling_s / full_s:.1%} of the COPY ceiling "
+              "(target >= 30 %)")
+
+        with erp.begin() as conn:
+            for statement in CHANGE.split(";"):
+                if statement.strip():
+                    conn.exec_driver_sql(statement.replace("%", "%%"))
+        t0 = time.perf_counter()
+        incremental = refresher.incremental()
+        incr_s = time.perf_counter() - t0
+        print(f"incremental after 1 % of customers and orders changed: {incr_s:.2f} s "
+              f"({incremental.describe()})")
+        print(f"incremental = {incr_s / full_s:.2%} of the full refresh time (target <= 3 %)")
+        refresher.source.close()
+        erp.dispose()
+    finally:
+        crm.dispose()
+        with server.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {erp_schema} CASCADE; "
+                                 f"DROP SCHEMA {crm_schema} CASCADE")
+        server.dispose()
+
+
+def copy_ceiling(crm: object) -> float:
+    """Seconds to COPY the snapshot's rows (dumped first, not timed) into an empty table."""
+    from sqlalchemy import Engine
+
+    assert isinstance(crm, Engine)
+    with crm.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        buffer = io.BytesIO()
+        with raw.cursor() as cursor:
+            with cursor.copy("COPY erp_customer TO STDOUT") as copy:
+                for chunk in copy:
+                    buffer.write(chunk)
+            cursor.execute("CREATE TABLE copy_ceiling (LIKE erp_customer)")
+            raw.commit()
+            data = buffer.getvalue()
+            t0 = time.perf_counter()
+            with cursor.copy("COPY copy_ceiling FROM STDIN") as copy:
+                for start in range(0, len(data), 1 << 20):
+                    copy.write(data[start:start + (1 << 20)])
+            raw.commit()
+            return time.perf_counter() - t0
+
+
+if __name__ == "__main__":
+    main()

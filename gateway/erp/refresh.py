@@ -1,0 +1,225 @@
+"""ERP refresh: pull changed customers from the ERP connector into the CRM base's snapshot.
+
+Three operations, each run by a scheduled job or by hand:
+
+- ``incremental``: the records changed after the saved cursors; each batch is written with its
+  cursor in one transaction (a crash loses nothing and counts nothing twice);
+- ``full``: every customer; the high-water cursors and the marking of customers the ERP no longer
+  has are written with the last batch;
+- ``reconcile``: the ERP's keys only, to mark deleted customers between full refreshes.
+
+Turning an ERP record into figures is a function passed in (:class:`SummaryMapper`): the mapping
+file named by ``erp.mapping`` when there is one, otherwise :class:`ColumnSummaryMapper`, a small
+explicit column mapping. A record the mapper refuses is counted as rejected (by key, never with
+its data) and the refresh goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from connectors.base import RecordBatch, RecordSource, SourceRecord
+from gateway.erp.snapshot import SnapshotRow, SnapshotStore
+from gateway.errors import GatewayError
+from gateway.model import CreditStatus, FinancialSummary, Profile
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+class RecordRejected(GatewayError):
+    """An ERP record cannot become figures; names the record's key and the field."""
+
+    code = "erp_record_rejected"
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        super().__init__(f"ERP customer {key}: {reason}")
+
+
+class SummaryMapper(Protocol):
+    def __call__(self, record: SourceRecord, as_of: datetime) -> FinancialSummary:
+        """The figures of one ERP customer record. :raises GatewayError: the record is refused."""
+        ...
+
+
+@dataclass(frozen=True)
+class ColumnSummaryMapper:
+    """The explicit mapping: the connector's standard record names, ERP credit codes translated.
+
+    Used when no mapping file is configured for ERP rows. An unknown credit code becomes
+    ``unknown`` rather than a rejection: the balance and orders are still worth showing.
+    """
+
+    credit_codes: Mapping[str, CreditStatus] = field(default_factory=dict)
+
+    def __call__(self, record: SourceRecord, as_of: datetime) -> FinancialSummary:
+        data = record.data
+        return FinancialSummary(
+            as_of=as_of,
+            credit_status=self._credit(data.get("credit_status")),
+            balance=_money(record.key, "balance", data.get("balance")),
+            currency=_currency(record.key, data.get("currency")),
+            open_invoices=_count(data.get("open_invoices")),
+            order_count=_count(data.get("order_count")),
+            lifetime_value=_money(record.key, "lifetime_value", data.get("lifetime_value")),
+            last_order_date=_date(record.key, data.get("last_order_date")),
+        )
+
+    def _credit(self, code: Any) -> CreditStatus:
+        if code is None:
+            return CreditStatus.UNKNOWN
+        text = str(code).strip()
+        if text in self.credit_codes:
+            return self.credit_codes[text]
+        try:
+            return CreditStatus(text.lower())
+        except ValueError:
+            return CreditStatus.UNKNOWN
+
+
+@dataclass(frozen=True)
+class MappingSummaryMapper:
+    """A mapping file (``gateway.mapping``) that maps an ERP row to a profile with figures."""
+
+    mapping: Any  # gateway.mapping.CompiledMapping; typed loosely to keep this import-free
+
+    def __call__(self, record: SourceRecord, as_of: datetime) -> FinancialSummary:
+        profile = self.mapping.map(dict(record.data))
+        financial = profile.financial if isinstance(profile, Profile) else None
+        if financial is None:
+            raise RecordRejected(record.key, f"mapping {self.mapping.name} gave no financial "
+                                 "summary")
+        return replace(financial, as_of=as_of)
+
+
+@dataclass
+class RefreshResult:
+    """What one refresh did (the figures a job run records)."""
+
+    mode: str
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_rejected: int = 0
+    rows_deleted: int = 0
+    rejected_keys: list[str] = field(default_factory=list)  # the first few, for the report
+
+    def describe(self) -> str:
+        return (f"{self.mode}: {self.rows_read} read, {self.rows_written} written, "
+                f"{self.rows_rejected} rejected, {self.rows_deleted} marked deleted")
+
+
+class ErpRefresher:
+    """Moves ERP records into the snapshot: incremental, full, and key reconciliation."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        source: RecordSource,
+        to_summary: SummaryMapper,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.source = source
+        self.store = SnapshotStore(engine, source.name)
+        self.to_summary = to_summary
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def incremental(self) -> RefreshResult:
+        """The records changed since the saved cursors (all of them on the very first run)."""
+        result = RefreshResult("incremental")
+        for batch in self.source.changes(self.store.cursors()):
+            self._write(batch, result)
+        log.info("ERP %s %s", self.source.name, result.describe())
+        return result
+
+    def full(self) -> RefreshResult:
+        """Every customer; customers the ERP no longer has are marked deleted at the end."""
+        started = self.clock()
+        result = RefreshResult("full")
+        for batch in self.source.everything():
+            self._write(batch, result, deleted_before=started if batch.cursors else None)
+        log.info("ERP %s %s", self.source.name, result.describe())
+        return result
+
+    def reconcile(self) -> RefreshResult:
+        """Compare keys only: live snapshot rows whose key the ERP no longer has are deleted."""
+        result = RefreshResult("reconcile")
+        counted = _Counting(self.source.keys())
+        result.rows_deleted = self.store.reconcile(counted, now=self.clock())
+        result.rows_read = counted.count
+        log.info("ERP %s %s", self.source.name, result.describe())
+        return result
+
+    def _write(self, batch: RecordBatch, result: RefreshResult,
+               deleted_before: datetime | None = None) -> None:
+        as_of = self.clock()
+        rows = []
+        for record in batch.records:
+            try:
+                rows.append(SnapshotRow(record.key, self.to_summary(record, as_of)))
+            except GatewayError as exc:
+                result.rows_rejected += 1
+                if len(result.rejected_keys) < 20:
+                    result.rejected_keys.append(record.key)
+                log.warning("ERP %s: customer %s rejected: %s", self.source.name, record.key,
+                            exc.message)
+        result.rows_read += batch.rows_read
+        written, deleted = self.store.write(rows, batch.cursors, deleted_before=deleted_before,
+                                            now=as_of)
+        result.rows_written += written
+        result.rows_deleted += deleted
+
+
+class _Counting:
+    """Passes key pages through, counting the keys (the reconciliation's rows read)."""
+
+    def __init__(self, pages: Iterable[list[str]]) -> None:
+        self._pages = pages
+        self.count = 0
+
+    def __iter__(self) -> Any:
+        for page in self._pages:
+            self.count += len(page)
+            yield page
+
+
+def _money(key: str, name: str, value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise RecordRejected(key, f"{name} is not an amount") from None
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _currency(key: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip().upper()
+    if len(text) != 3 or not text.isalpha():
+        raise RecordRejected(key, "currency is not an ISO 4217 code")
+    return text
+
+
+def _date(key: str, value: Any) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise RecordRejected(key, "last_order_date is not a date") from None

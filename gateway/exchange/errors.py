@@ -1,0 +1,25 @@
+"""Errors of the partner exchange, in the gateway's one family (each with a stable code)."""
+
+from __future__ import annotations
+
+from gateway.errors import GatewayError
+
+
+class BadRequestError(GatewayError):
+    """A well-formed, valid envelope that asks something the exchange does not do (an ``ack``
+    sent as a request, GetProfile without a profile id or identifier). HTTP 400."""
+
+    code = "bad_request"
+
+
+class RateLimitedError(GatewayError):
+    """The partner sent more requests than its ``rate_limit`` allows (HTTP 429)."""
+
+    code = "rate_limited"
+
+    def __init__(self, partner: str, requests: int, per_seconds: int) -> None:
+        self.partner = partner
+        super().__init__(
+            f"partner '{partner}' is over its rate limit of {requests} requests in "
+            f"{per_seconds} s: retry later"
+        )

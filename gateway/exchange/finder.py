@@ -1,0 +1,99 @@
+"""Finding golden profiles for a partner's query: every criterion given must match (AND).
+
+Read-only SQL over the golden documents, one statement per query. The store has no search by
+email, phone, name or postcode yet (identity resolution will add normalised blocking keys), so
+the JSON documents are searched here with each backend's JSON functions: ``json_each`` on SQLite,
+``jsonb_array_elements`` on PostgreSQL. Emails and family names compare case-insensitively,
+postcodes without spaces, phones exactly (they are E.164). Erased profiles are never found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sqlalchemy import Connection, false, select, text
+from sqlalchemy.sql.elements import TextClause
+
+from gateway.model import Profile, from_dict
+from gateway.model.envelope import ProfileRef, Query
+from gateway.store.tables import golden_profile, identifier
+
+DEFAULT_MAX_RESULTS = 100
+
+# (array, member key, SQL expression of the compared value) per criterion.
+_ARRAY_CRITERIA: dict[str, tuple[str, str, str]] = {
+    "email": ("emails", "address", "lower({v}) = lower(:{p})"),
+    "phone": ("phones", "number", "{v} = :{p}"),
+    "postal_code": (
+        "addresses", "postal_code", "replace(lower({v}), ' ', '') = replace(lower(:{p}), ' ', '')"
+    ),
+}
+
+
+def find_profiles(conn: Connection, query: Query) -> list[Profile]:
+    """Golden profiles (with ``id``) matching every criterion of ``query``, in id order."""
+    g = golden_profile.c
+    statement = select(g.id, g.document).where(g.erased == false())
+    if query.profile_id is not None:
+        statement = statement.where(g.id == query.profile_id)
+    if query.identifier is not None:
+        holders = select(identifier.c.golden_id).where(
+            identifier.c.system == query.identifier.system,
+            identifier.c.key == query.identifier.key,
+        )
+        statement = statement.where(g.id.in_(holders))
+    dialect = conn.dialect.name
+    for name, (array, key, compare) in _ARRAY_CRITERIA.items():
+        value = getattr(query, name)
+        if value is not None:
+            statement = statement.where(_array_has(dialect, array, key, compare, name, value))
+    if query.family_name is not None:
+        statement = statement.where(_family_name(dialect, query.family_name))
+    limit = min(query.max_results or DEFAULT_MAX_RESULTS, 1000)
+    rows = conn.execute(statement.order_by(g.id).limit(limit)).all()
+    return [dataclasses.replace(from_dict(Profile, row.document), id=row.id) for row in rows]
+
+
+def _array_has(
+    dialect: str, array: str, key: str, compare: str, param: str, value: Any
+) -> TextClause:
+    """``EXISTS`` an element of the document's array ``array`` whose ``key`` compares equal."""
+    if dialect == "postgresql":
+        elements = f"jsonb_array_elements(golden_profile.document -> '{array}')"
+        member = f"(item.value ->> '{key}')"
+    else:
+        elements = f"json_each(golden_profile.document, '$.{array}')"
+        member = f"json_extract(item.value, '$.{key}')"
+    condition = compare.format(v=member, p=param)
+    sql = f"EXISTS (SELECT 1 FROM {elements} AS item WHERE {condition})"
+    return text(sql).bindparams(**{param: value})
+
+
+def _family_name(dialect: str, value: str) -> TextClause:
+    if dialect == "postgresql":
+        column = "(golden_profile.document -> 'person' ->> 'family_name')"
+    else:
+        column = "json_extract(golden_profile.document, '$.person.family_name')"
+    return text(f"lower({column}) = lower(:family_name)").bindparams(family_name=value)
+
+
+def resolve_ref(conn: Connection, ref: ProfileRef) -> str | None:
+    """The golden id a reference names (erased profiles included when named by id), or None."""
+    g = golden_profile.c
+    if ref.profile_id is not None:
+        return conn.execute(select(g.id).where(g.id == ref.profile_id)).scalar()
+    assert ref.identifier is not None
+    i = identifier.c
+    return conn.execute(
+        select(i.golden_id).where(i.system == ref.identifier.system, i.key == ref.identifier.key)
+    ).scalar()
+
+
+def holds_identifier(conn: Connection, golden_id: str, system: str) -> bool:
+    """True when the golden profile holds a key of ``system`` (that system knows the person)."""
+    i = identifier.c
+    found = conn.execute(
+        select(i.key).where(i.golden_id == golden_id, i.system == system).limit(1)
+    ).first()
+    return found is not None

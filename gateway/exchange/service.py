@@ -1,0 +1,271 @@
+"""The inbound partner exchange, the same for REST and SOAP: upsert, query, erase.
+
+The web layers hand over the request body (or the envelope element out of a SOAP body) and the
+partner the credentials belong to; they get back the answer envelope, already validated against
+the exchange schema. In between:
+
+1. parse with the hardened parser and validate the request against the exchange XSD;
+2. authorise: the envelope's ``Sender`` is the partner's system and the partner may do the
+   operation (else :class:`~gateway.errors.PermissionDeniedError`);
+3. do it: upsert one record at a time through :func:`gateway.importer.import_record` (a bad
+   record is rejected in its result, the others are stored); query and erase in one transaction
+   each, in which every disclosure and erasure writes its audit row;
+4. build the answer (:mod:`gateway.exchange.replies`) and validate it before it leaves; for
+   queries this happens inside the transaction, so an answer that cannot be sent leaves no
+   disclosure recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lxml import etree
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.errors import (
+    ModelError,
+    NotFoundError,
+    PermissionDeniedError,
+    SchemaValidationError,
+)
+from gateway.exchange.errors import BadRequestError
+from gateway.exchange.finder import find_profiles, holds_identifier, resolve_ref
+from gateway.exchange.replies import (
+    acknowledgement,
+    new_message_id,
+    query_result,
+    record_error,
+    record_result,
+    reply,
+)
+from gateway.importer import import_record
+from gateway.model.envelope import (
+    ENVELOPE_TAG,
+    HEADER,
+    Acknowledgement,
+    Envelope,
+    Erase,
+    Header,
+    Operation,
+    ProfileRef,
+    Query,
+    RecordResult,
+    ResultStatus,
+    envelope_from_element,
+    envelope_to_element,
+)
+from gateway.model.namespaces import CPEX_EXCHANGE_NS, CPEX_PROFILE_NS
+from gateway.model.xmlcodec import PROFILE_TAG, element_path
+from gateway.partners.spec import Operation as PartnerOperation
+from gateway.partners.spec import PartnerSpec
+from gateway.privacy import disclose_for_any, partners_disclosed_to, record_disclosure
+from gateway.runtime import Gateway
+from gateway.store.engine import store_error, write_transaction
+from gateway.store.erasure import erase_profile, is_erased
+from gateway.store.profiles import ProfileStore
+from gateway.xml.parser import parse_bytes
+
+log = logging.getLogger(__name__)
+
+Element = etree._Element
+
+_HEADER_TAG = f"{{{CPEX_EXCHANGE_NS}}}Header"
+_BATCH_PATH = f"{{{CPEX_EXCHANGE_NS}}}Body/{{{CPEX_EXCHANGE_NS}}}Batch"
+
+#: Which partner permission each request operation needs (``ack`` is an answer, never asked).
+_NEEDS: dict[Operation, PartnerOperation] = {
+    Operation.UPSERT: PartnerOperation.UPSERT,
+    Operation.QUERY: PartnerOperation.QUERY,
+    Operation.ERASE: PartnerOperation.ERASE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Who asks, through which channel (``rest``, ``soap.GetProfile``: written to the audit)."""
+
+    partner: PartnerSpec
+    channel: str
+    expect_one: bool = False  # GetProfile: exactly one profile, else "unknown profile"
+
+
+class ExchangeService:
+    """Answers partner envelopes. One per app; holds no state between requests."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    # --- entry points -------------------------------------------------------------------
+
+    def parse_request(self, body: bytes) -> Element:
+        """The request envelope element, parsed (hardened) and valid against the exchange XSD.
+
+        :raises XMLError: not well-formed, forbidden construct, too large, or a schema violation
+            (:class:`SchemaValidationError`, with the path of each problem).
+        """
+        tree = parse_bytes(body, source="request body", limits=self._gateway.xml_limits)
+        root = tree.getroot()
+        self.validate_envelope(root, source="request body")
+        return root
+
+    def validate_envelope(self, element: Element, *, source: str) -> None:
+        """Check that ``element`` is an ``ex:Envelope`` valid against the exchange XSD."""
+        if element.tag != ENVELOPE_TAG:
+            raise ModelError(
+                f"expected an Envelope element in namespace {CPEX_EXCHANGE_NS}",
+                path=element_path(element),
+            )
+        self._gateway.schemas.validate(element, source=source, namespace=CPEX_EXCHANGE_NS)
+
+    def handle(self, root: Element, request: Request, *, now: datetime | None = None) -> Element:
+        """The validated answer (an ``ex:Envelope`` element) to a validated request envelope."""
+        now = now or datetime.now(UTC)
+        header_element = root.find(_HEADER_TAG)
+        if header_element is None:  # the XSD requires it; guard for callers that skipped it
+            raise ModelError("the envelope has no Header", path="/Envelope")
+        header = HEADER.take(header_element)
+        self._authorise(header, request.partner)
+        batch = root.find(_BATCH_PATH)
+        if batch is not None:
+            if header.operation is not Operation.UPSERT:
+                raise ModelError(
+                    f"operation '{header.operation}' does not fit a Batch body (expected "
+                    "'upsert')",
+                    path="/Envelope/Header/Operation",
+                )
+            return self._seal(reply(header, self._upsert(batch, header, request), now=now))
+        envelope = envelope_from_element(root)
+        if isinstance(envelope.body, Query):
+            return self._query(envelope.header, envelope.body, request, now)
+        if isinstance(envelope.body, Erase):
+            return self._seal(reply(header, self._erase(envelope.body, header, request, now),
+                                    now=now))
+        raise BadRequestError(
+            f"operation '{header.operation}' is an answer, not a request: send upsert, query "
+            "or erase"
+        )
+
+    # --- authorisation ------------------------------------------------------------------
+
+    def _authorise(self, header: Header, partner: PartnerSpec) -> None:
+        if header.sender != partner.system:
+            raise PermissionDeniedError(
+                f"envelope Sender '{header.sender}' is not the system of the credential's "
+                f"partner ('{partner.system}')"
+            )
+        needed = _NEEDS.get(header.operation)
+        if needed is not None and not partner.allows(needed):
+            raise PermissionDeniedError(
+                f"partner '{partner.id}' may not {needed} (allowed: "
+                f"{', '.join(partner.operations) or 'nothing'})"
+            )
+
+    # --- operations ---------------------------------------------------------------------
+
+    def _upsert(self, batch: Element, header: Header, request: Request) -> Acknowledgement:
+        partner = request.partner
+        store = ProfileStore(self._gateway.engine)
+        validator = self._gateway.schemas.validator(CPEX_PROFILE_NS)
+        results: list[RecordResult] = []
+        for index, element in enumerate(batch.iterchildren(PROFILE_TAG), start=1):
+            outcome = import_record(
+                store, validator, element, index, partner.system,
+                f"message {header.message_id}", actor=f"partner:{partner.id}",
+            )
+            results.append(
+                record_result(
+                    index, ResultStatus(outcome.status), profile_id=outcome.golden_id,
+                    code=outcome.code, issues=outcome.errors,
+                )
+            )
+        log.info("upsert %s from %s: %d records", header.message_id, partner.id, len(results))
+        return acknowledgement(results)
+
+    def _query(self, header: Header, query: Query, request: Request, now: datetime) -> Element:
+        if request.expect_one and query.profile_id is None and query.identifier is None:
+            raise BadRequestError("GetProfile needs a ProfileId or an Identifier")
+        policy = request.partner.policy
+        message_id = new_message_id()
+        try:
+            with write_transaction(self._gateway.engine) as conn:
+                found = find_profiles(conn, query)
+                allowed = [d for p in found if (d := disclose_for_any(p, policy, now)).allowed]
+                if request.expect_one and not allowed:
+                    # Withheld and absent look the same: a partner learns nothing of a person
+                    # it may not see, not even that the gateway knows them.
+                    raise NotFoundError("profile", _ref_label(query))
+                for disclosure in allowed:
+                    record_disclosure(
+                        conn, disclosure, message_id=message_id, channel=request.channel, at=now
+                    )
+                answer = query_result(d.profile for d in allowed if d.profile is not None)
+                sealed = self._seal(reply(header, answer, now=now, message_id=message_id))
+        except SQLAlchemyError as exc:
+            raise store_error(f"answering query {header.message_id}", exc) from exc
+        log.info(
+            "query %s from %s: %d found, %d disclosed",
+            header.message_id, request.partner.id, len(found), len(allowed),
+        )
+        return sealed
+
+    def _erase(
+        self, erase: Erase, header: Header, request: Request, now: datetime
+    ) -> Acknowledgement:
+        partner = request.partner
+        results: list[RecordResult] = []
+        try:
+            with write_transaction(self._gateway.engine) as conn:
+                for index, ref in enumerate(erase.refs, start=1):
+                    results.append(self._erase_one(conn, index, ref, header, partner, now))
+        except SQLAlchemyError as exc:
+            raise store_error(f"erasing for message {header.message_id}", exc) from exc
+        return acknowledgement(results)
+
+    def _erase_one(
+        self,
+        conn: Connection,
+        index: int,
+        ref: ProfileRef,
+        header: Header,
+        partner: PartnerSpec,
+        now: datetime,
+    ) -> RecordResult:
+        golden_id = resolve_ref(conn, ref)
+        if golden_id is None:
+            return record_error(index, ResultStatus.NOT_FOUND, "not_found", "no such profile")
+        if is_erased(conn, golden_id):
+            return record_result(index, ResultStatus.ERASED, profile_id=golden_id)
+        if not holds_identifier(conn, golden_id, partner.system):
+            return record_error(
+                index, ResultStatus.REJECTED, "forbidden",
+                f"partner '{partner.id}' has no record of this profile and may not erase it",
+            )
+        notify = [p for p in partners_disclosed_to(conn, golden_id) if p != partner.id]
+        erase_profile(
+            conn, golden_id, actor=f"partner:{partner.id}", message_id=header.message_id,
+            detail={"requested_by": partner.id, "notify_partners": notify}, at=now,
+        )
+        return record_result(index, ResultStatus.ERASED, profile_id=golden_id)
+
+    # --- answers ------------------------------------------------------------------------
+
+    def _seal(self, envelope: Envelope) -> Element:
+        """The answer as an element, validated: an invalid answer is our bug, never sent."""
+        element = envelope_to_element(envelope)
+        try:
+            self._gateway.schemas.validate(element, source="answer", namespace=CPEX_EXCHANGE_NS)
+        except SchemaValidationError as exc:
+            raise RuntimeError(
+                f"answer {envelope.header.message_id} does not validate: {exc.message}"
+            ) from exc
+        return element
+
+
+def _ref_label(query: Query) -> str:
+    if query.profile_id is not None:
+        return query.profile_id
+    assert query.identifier is not None
+    return f"{query.identifier.system}/{query.identifier.key}"

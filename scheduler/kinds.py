@@ -1,0 +1,131 @@
+"""What a job can run, chosen in ``jobs.toml`` by ``kind``: an alias -> a function and its args.
+
+Each kind declares a pydantic ``Args`` model (unknown keys refused, checked when the config is
+loaded, so a typo stops the scheduler at start rather than at 3 a.m.) and a *lock group*: jobs of
+one group never run at the same time across processes. All ERP jobs of one ERP share a group,
+because they move the same cursors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.erp.refresh import RefreshResult
+from gateway.erp.service import refresher_for
+from gateway.runtime import Gateway
+from gateway.store.engine import store_error, write_transaction
+from gateway.store.tables import audit_log
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """What a run did, for the history row."""
+
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_rejected: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    gateway: Gateway
+    job: str
+    args: Any  # the kind's validated Args
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoArgs(_Args):
+    pass
+
+
+class AuditPurgeArgs(_Args):
+    keep_days: int = Field(365, ge=1)
+
+
+class FileDropArgs(_Args):
+    inbox: str = Field(min_length=1)  # folder, relative to the project folder
+    complete: str = Field("marker", pattern="^(marker|rename)$")
+    source_system: str | None = None  # default: the envelope's Sender (XML), "erp" (CSV)
+    mapping: str | None = None  # mapping file under paths.mappings, needed for CSV files
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    args: type[_Args]
+    run: Callable[[JobContext], JobOutcome]
+    lock_group: Callable[[JobContext], str]
+
+
+def _refresh(mode: str) -> Callable[[JobContext], JobOutcome]:
+    def run(ctx: JobContext) -> JobOutcome:
+        refresher = refresher_for(ctx.gateway)
+        try:
+            result: RefreshResult = getattr(refresher, mode)()
+        finally:
+            refresher.source.close()
+        return JobOutcome(result.rows_read, result.rows_written, result.rows_rejected,
+                          result.describe())
+
+    return run
+
+
+def _erp_group(ctx: JobContext) -> str:
+    return "erp"
+
+
+def _own_group(ctx: JobContext) -> str:
+    return f"job:{ctx.job}"
+
+
+def _audit_purge(ctx: JobContext) -> JobOutcome:
+    cutoff = datetime.now(UTC) - timedelta(days=ctx.args.keep_days)
+    try:
+        with write_transaction(ctx.gateway.engine) as conn:
+            gone = conn.execute(delete(audit_log).where(audit_log.c.at < cutoff)).rowcount
+    except SQLAlchemyError as exc:
+        raise store_error("purging old audit rows", exc) from exc
+    return JobOutcome(rows_written=int(gone), detail=f"{gone} audit rows older than "
+                      f"{ctx.args.keep_days} days deleted")
+
+
+def _file_drop(ctx: JobContext) -> JobOutcome:
+    from scheduler.filedrop import poll_inbox
+
+    return poll_inbox(ctx)
+
+
+KINDS: dict[str, Kind] = {
+    "erp_incremental": Kind(NoArgs, _refresh("incremental"), _erp_group),
+    "erp_full": Kind(NoArgs, _refresh("full"), _erp_group),
+    "erp_reconcile": Kind(NoArgs, _refresh("reconcile"), _erp_group),
+    "file_drop_poll": Kind(FileDropArgs, _file_drop, _own_group),
+    "audit_purge": Kind(AuditPurgeArgs, _audit_purge, _own_group),
+}
+
+
+def kind(alias: str) -> Kind:
+    """:raises LookupError: no job kind has that alias (the message lists the known ones)."""
+    try:
+        return KINDS[alias]
+    except KeyError:
+        known = ", ".join(sorted(KINDS))
+        raise LookupError(f"unknown job kind '{alias}' (known: {known})") from None
+
+
+def check_args(alias: str, args: dict[str, Any]) -> Any:
+    """The kind's validated args. :raises LookupError: unknown kind; ValidationError: bad args."""
+    return kind(alias).args.model_validate(args)

@@ -1,0 +1,104 @@
+"""The ERP SQL connector: keyset cursor over shared timestamps, read-only, config errors."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from connectors.base import ConnectorError, Cursor, RecordSource, connector_class
+from gateway.erp.demo import create_demo_erp
+from gateway.errors import ConfigError
+from tests.erp.conftest import erp_settings
+
+
+@pytest.fixture
+def erp_path(tmp_path: Path) -> Path:
+    path = tmp_path / "erp.db"
+    create_demo_erp(path)
+    return path
+
+
+def test_rows_sharing_a_timestamp_are_read_once_across_page_boundaries(erp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{erp_path}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE customers SET modified_at = '2030-05-05 10:00:00.000000'"))
+    engine.dispose()
+    source = erp_settings(erp_path, batch_size=3, orders=None, invoices=None).open()
+    try:
+        batches = list(itertools.islice(source.changes({}), 100))  # bounded: 40 / 3 = 14 pages
+        keys = [r.key for b in batches for r in b.records]
+        assert len(keys) == len(set(keys)) == 40
+        assert len(batches) == 14
+        last = batches[-1].cursors["customers"]
+        assert last.key == max(keys)
+        # the cursor of a page in the middle resumes exactly after it
+        middle = batches[6].cursors["customers"]
+        rest = [r.key for b in source.changes({"customers": middle}) for r in b.records]
+        assert rest == keys[21:]
+        assert list(source.changes({"customers": last})) == []
+    finally:
+        source.close()
+
+
+def test_a_cursor_value_given_as_text_is_bound_with_the_column_type(erp_path: Path) -> None:
+    source = erp_settings(erp_path, batch_size=1000).open()
+    try:
+        marks = source.high_water()  # type: ignore[attr-defined]
+        as_text = {k: Cursor(v.modified.isoformat(), v.key) for k, v in marks.items()}
+        assert list(source.changes(as_text)) == []
+    finally:
+        source.close()
+
+
+def test_the_connector_cannot_write_to_the_erp(erp_path: Path) -> None:
+    source = erp_settings(erp_path).open()
+    try:
+        list(source.keys())
+        with pytest.raises(OperationalError, match=r"readonly"), \
+                source.engine.begin() as conn:  # type: ignore[attr-defined]
+            conn.execute(text("DELETE FROM orders"))
+    finally:
+        source.close()
+
+
+def test_a_missing_erp_file_is_an_error_and_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "nope.db"
+    source = erp_settings(path).open()
+    with pytest.raises(ConnectorError, match=r"connector erp: .*unable to open"):
+        list(source.keys())
+    assert not path.exists()
+
+
+def test_unknown_table_and_column_name_the_config_section(erp_path: Path) -> None:
+    source = erp_settings(erp_path, customers={"table": "kunden", "key": "id"}).open()
+    with pytest.raises(ConnectorError, match=r"table 'kunden' not found"):
+        list(source.keys())
+    source = erp_settings(erp_path, customers={"table": "customers", "key": "customer_no",
+                                                "columns": ["shoe_size"]}).open()
+    with pytest.raises(ConnectorError, match=r"no column 'shoe_size'.*erp.customers"):
+        list(source.everything())
+
+
+def test_config_errors_name_the_key(erp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"key 'erp.orders.amount'"):
+        erp_settings(erp_path, orders={"table": "orders", "key": "order_no",
+                                       "customer": "customer_no", "date": "order_date"})
+    with pytest.raises(ConfigError, match=r"key 'erp.colour': unknown key"):
+        erp_settings(erp_path, colour="blue")
+    with pytest.raises(ConfigError, match=r"key 'erp.credit_codes.X'"):
+        erp_settings(erp_path, credit_codes={"X": "excellent"})
+    with pytest.raises(ConfigError, match=r"key 'erp.connector'.*no connector with alias"):
+        erp_settings(erp_path, connector="erp_oracle")
+
+
+def test_connector_aliases() -> None:
+    assert isinstance(erp_settings(Path("x.db")).open(), RecordSource)
+    assert connector_class("erp_files").__name__ == "FileDropInbox"
+    with pytest.raises(LookupError, match=r"no connector with alias 'sap'.*erp_files, erp_sql"):
+        connector_class("sap")
+    with pytest.raises(ImportError, match=r"connector 'nowhere:Thing' needs module nowhere"):
+        connector_class("nowhere:Thing")

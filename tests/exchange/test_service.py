@@ -1,0 +1,116 @@
+"""The exchange service without HTTP: erasure, entitlement, identifier/phone queries, audit rows."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway.errors import PermissionDeniedError
+from gateway.exchange import ExchangeService, Request
+from gateway.model import Identifier, Phone
+from gateway.model.envelope import Erase, ProfileRef, Query, envelope_from_element
+from gateway.partners.registry import PartnerRegistry
+from gateway.privacy import disclosures_of
+from gateway.runtime import Gateway
+from gateway.store.audit import AuditLog
+from gateway.store.profiles import ProfileStore
+from gateway.store.tables import consent, identifier, source_record
+from tests.web.conftest import Api, api  # noqa: F401  (fixture)
+from tests.web.exchange_fixtures import consent as granted
+from tests.web.exchange_fixtures import (  # noqa: F401  (fixtures, by name)
+    envelope,
+    partner_files_fixture,
+    person,
+    registry_fixture,
+    upsert,
+)
+
+
+@pytest.fixture
+def gateway(api: Api) -> Gateway:  # noqa: F811  (the api fixture)
+    return api.gateway
+
+
+def call(gateway: Gateway, body: bytes, partner: str, registry: PartnerRegistry,
+         channel: str = "test") -> object:
+    service = ExchangeService(gateway)
+    root = service.parse_request(body)
+    answer = service.handle(root, Request(registry.require(partner), channel=channel))
+    return envelope_from_element(answer)
+
+
+def store(gateway: Gateway, registry: PartnerRegistry, *profiles: object) -> list[str]:
+    answer = call(gateway, upsert(*profiles), "acme", registry)  # type: ignore[arg-type]
+    return [str(r.profile_id) for r in answer.body.results]  # type: ignore[attr-defined]
+
+
+def count(gateway: Gateway, table: object, golden_id: str) -> int:
+    with gateway.engine.connect() as conn:
+        return int(conn.execute(
+            select(func.count()).select_from(table).where(table.c.golden_id == golden_id)  # type: ignore[attr-defined]
+        ).scalar_one())
+
+
+def test_erase_removes_personal_data_and_keeps_the_audit_fact(
+    gateway: Gateway, registry: PartnerRegistry
+) -> None:
+    (golden_id,) = store(gateway, registry, person("e1", granted()))
+    call(gateway, envelope(Query(profile_id=golden_id)), "acme", registry)  # one disclosure
+    by_key = ProfileRef(identifier=Identifier("partner:acme", "e1"))
+    answer = call(gateway, envelope(Erase((by_key,))), "acme", registry)
+    (result,) = answer.body.results  # type: ignore[attr-defined]
+    assert (result.status, result.profile_id) == ("erased", golden_id)
+    for table in (source_record, identifier, consent):
+        assert count(gateway, table, golden_id) == 0
+    erased = ProfileStore(gateway.engine).get(golden_id)
+    assert erased.person is None and erased.emails == () and erased.identifiers == ()
+    entries = AuditLog(gateway.engine).list(golden_id=golden_id)
+    erase_rows = [e for e in entries if e.action == "golden.erase"]
+    assert len(erase_rows) == 1 and erase_rows[0].actor == "partner:acme"
+    assert erase_rows[0].detail["requested_by"] == "acme"
+    assert all("source_key" not in e.detail for e in entries)  # keys scrubbed from the log
+    assert len(disclosures_of(gateway.engine, golden_id)) == 1  # who received it stays known
+    again = call(gateway, envelope(Erase((ProfileRef(profile_id=golden_id),))), "acme", registry)
+    assert again.body.results[0].status == "erased"  # type: ignore[attr-defined]
+    assert len([e for e in AuditLog(gateway.engine).list(golden_id=golden_id)
+                if e.action == "golden.erase"]) == 1
+    gone = call(gateway, envelope(Query(profile_id=golden_id)), "acme", registry)
+    assert gone.body.profiles == ()  # type: ignore[attr-defined]
+
+
+def test_erase_needs_a_record_of_the_partner(
+    gateway: Gateway, registry: PartnerRegistry
+) -> None:
+    mine = dataclasses.replace(person("f1"), identifiers=(Identifier("partner:acme", "f1"),))
+    (golden_id,) = store(gateway, registry, mine)
+    with gateway.engine.begin() as conn:  # the person is known to acme only through another key
+        conn.execute(identifier.update().where(identifier.c.golden_id == golden_id)
+                     .values(system="erp"))
+    answer = call(gateway, envelope(Erase((ProfileRef(profile_id=golden_id),))), "acme", registry)
+    (result,) = answer.body.results  # type: ignore[attr-defined]
+    assert result.status == "rejected" and result.errors[0].code == "forbidden"
+    assert ProfileStore(gateway.engine).get(golden_id).person is not None
+
+
+def test_sender_must_be_the_partner(gateway: Gateway, registry: PartnerRegistry) -> None:
+    with pytest.raises(PermissionDeniedError, match="Sender 'partner:acme'"):
+        call(gateway, envelope(Query(profile_id="x")), "globex", registry)
+
+
+def test_query_by_phone_and_identifier_records_each_disclosure(
+    gateway: Gateway, registry: PartnerRegistry
+) -> None:
+    phoned = dataclasses.replace(person("p1", granted()), phones=(Phone("+447700900123"),))
+    golden_id, _ = store(gateway, registry, phoned, person("p2", granted()))
+    by_phone = call(gateway, envelope(Query(phone="+447700900123")), "acme", registry)
+    assert [p.id for p in by_phone.body.profiles] == [golden_id]  # type: ignore[attr-defined]
+    by_key = call(gateway, envelope(Query(identifier=Identifier("erp", "E-p1"))), "acme", registry,
+                  channel="rest")
+    shown = by_key.body.profiles[0]  # type: ignore[attr-defined]
+    assert shown.phones == (Phone("+447700900123"),)  # contact category: phones yes...
+    assert Identifier("erp", "E-p1") not in shown.identifiers  # ...but never erp's keys
+    records = disclosures_of(gateway.engine, golden_id)
+    assert [r.channel for r in records] == ["test", "rest"]
+    assert records[1].message_id == by_key.header.message_id  # type: ignore[attr-defined]

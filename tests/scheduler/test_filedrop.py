@@ -1,0 +1,64 @@
+"""File drop: only complete files are taken, each goes to archive/ or failed/ with a report, and
+the same name + content is never imported twice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from gateway.runtime import Gateway
+from gateway.store.profiles import ProfileStore
+from scheduler.filedrop import poll_inbox
+from scheduler.kinds import FileDropArgs, JobContext
+
+REPO = Path(__file__).resolve().parents[2]
+BATCH = REPO / "schemas" / "examples" / "demo-batch.xml"
+
+
+def poll(gateway: Gateway, inbox: Path, complete: str = "marker") -> tuple[int, int, int]:
+    ctx = JobContext(gateway, "erp-drop", FileDropArgs(inbox=str(inbox), complete=complete))
+    outcome = poll_inbox(ctx)
+    return outcome.rows_read, outcome.rows_written, outcome.rows_rejected
+
+
+def reports(folder: Path) -> list[dict[str, object]]:
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.report.json"))]
+
+
+def test_marker_archive_failed_and_no_second_import(gateway: Gateway, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(BATCH, inbox / "batch.xml")
+    assert poll(gateway, inbox) == (0, 0, 0)  # no marker yet: still being written
+    assert (inbox / "batch.xml").exists()
+    (inbox / "batch.xml.done").touch()
+    assert poll(gateway, inbox) == (25, 25, 0)
+    assert not (inbox / "batch.xml").exists() and not (inbox / "batch.xml.done").exists()
+    [archived] = reports(inbox / "archive")
+    assert archived["status"] == "archived" and archived["records"] == 25
+    assert ProfileStore(gateway.engine).count() == 25
+
+    shutil.copy(BATCH, inbox / "batch.xml")  # the same file dropped again
+    (inbox / "batch.xml.done").touch()
+    assert poll(gateway, inbox) == (0, 0, 0)
+    statuses = sorted(str(r["status"]) for r in reports(inbox / "archive"))
+    assert statuses == ["archived", "duplicate"]
+
+    (inbox / "broken.xml").write_text("<not-closed>")
+    (inbox / "broken.xml.done").touch()
+    poll(gateway, inbox)
+    [failed] = reports(inbox / "failed")
+    assert failed["status"] == "failed" and failed["errors"]
+    assert len(list((inbox / "failed").glob("*_broken.xml"))) == 1
+
+
+def test_rename_mode_ignores_temporary_names(gateway: Gateway, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(BATCH, inbox / "batch.xml.part")
+    shutil.copy(BATCH, inbox / ".batch2.xml")
+    assert poll(gateway, inbox, "rename") == (0, 0, 0)
+    (inbox / "batch.xml.part").rename(inbox / "batch.xml")
+    assert poll(gateway, inbox, "rename") == (25, 25, 0)
+    assert (inbox / ".batch2.xml").exists()
