@@ -8,30 +8,49 @@ import click
 from werkzeug.serving import run_simple
 
 from gateway.cli.context import CliState, pass_state
+from gateway.erp.service import run_demo_erp
 from gateway.importer import import_batch
+from gateway.mapping_watch import MappingWatcher
 from gateway.security.credentials import CredentialStore, Role
 from gateway.store.migrate import ensure_up_to_date, upgrade
 from gateway.web import create_app
+from scheduler.embedded import start_embedded_scheduler
 
 DEMO_BATCH = Path("schemas/examples/demo-batch.xml")
+OUTCOMES = ("created", "updated", "merged", "unchanged", "review", "rejected")
+
+_scheduler_option = click.option(
+    "--scheduler/--no-scheduler",
+    "with_scheduler",
+    default=None,
+    help="Run the jobs of config/jobs.toml in this process (default: on for SQLite only; "
+    "on PostgreSQL run 'cpex-gateway scheduler' processes instead).",
+)
 
 
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default from config).")
 @click.option("--port", type=int, default=None, help="Port (default from config).")
+@_scheduler_option
 @pass_state
-def serve(state: CliState, host: str | None, port: int | None) -> None:
+def serve(
+    state: CliState, host: str | None, port: int | None, with_scheduler: bool | None
+) -> None:
     """Serve the gateway (refuses to start on an out-of-date database schema)."""
     ensure_up_to_date(state.gateway.engine)
-    _serve(state, host, port)
+    _serve(state, host, port, with_scheduler)
 
 
 @click.command()
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
+@_scheduler_option
 @pass_state
-def demo(state: CliState, host: str | None, port: int | None) -> None:
-    """Quick start on embedded defaults: migrate, import the demo batch, then serve."""
+def demo(
+    state: CliState, host: str | None, port: int | None, with_scheduler: bool | None
+) -> None:
+    """Quick start on embedded defaults: migrate, import the demo batch, refresh the demo ERP
+    into the CRM base, then serve."""
     gateway = state.gateway
     upgrade(gateway.engine)
     batch = gateway.settings.path("schemas") / "examples" / DEMO_BATCH.name
@@ -40,8 +59,9 @@ def demo(state: CliState, host: str | None, port: int | None) -> None:
     click.echo(f"database: {gateway.engine.url.render_as_string(hide_password=True)}")
     click.echo(
         f"demo import of {batch.name}: {len(report.outcomes)} records, "
-        + ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged", "rejected"))
+        + ", ".join(f"{counts[k]} {k}" for k in OUTCOMES)
     )
+    click.echo(run_demo_erp(gateway))
     issued = CredentialStore(gateway.engine).issue("demo admin", Role.ADMIN)
     settings = gateway.settings
     base = f"http://{host or settings.server.host}:{port or settings.server.port}"
@@ -49,14 +69,31 @@ def demo(state: CliState, host: str | None, port: int | None) -> None:
     click.echo(
         f'try:  curl -H "Authorization: Bearer {issued.token}" {base}/api/v1/profiles'
     )
-    _serve(state, host, port)
+    _serve(state, host, port, with_scheduler)
 
 
-def _serve(state: CliState, host: str | None, port: int | None) -> None:
-    settings = state.gateway.settings
+def _serve(
+    state: CliState, host: str | None, port: int | None, with_scheduler: bool | None
+) -> None:
+    gateway = state.gateway
+    settings = gateway.settings
     host = host or settings.server.host
     port = port or settings.server.port
-    app = create_app(gateway=state.gateway)
-    click.echo(f"CPEX Gateway listening on http://{host}:{port}/  (health: http://{host}:{port}/health)")
+    app = create_app(gateway=gateway)
+    embedded = gateway.engine.dialect.name == "sqlite"
+    run_jobs = embedded if with_scheduler is None else with_scheduler
+    runner = start_embedded_scheduler(gateway) if run_jobs else None
+    watcher = MappingWatcher(gateway.mapping_admin)
+    watcher.check_once()  # record the files as found, before the first request
+    watcher.start()
+    if runner is not None:
+        click.echo(f"scheduler: {len(runner.config.jobs)} jobs from config/jobs.toml")
+    click.echo(f"CPEX Gateway listening on http://{host}:{port}/  "
+               f"(health: http://{host}:{port}/health)")
     click.echo("press Ctrl+C to stop")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        watcher.shutdown()
+        if runner is not None:
+            runner.shutdown()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ def test_demo_imports_and_serves_health(tmp_path: Path) -> None:
         **os.environ,
         "CPEX_CONFIG": str(REPO / "config" / "gateway.toml"),
         "CPEX_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "CPEX_PATHS_VAR": f'"{tmp_path / "var"}"',
         "PYTHONUNBUFFERED": "1",
     }
     process = subprocess.Popen(
@@ -49,7 +51,12 @@ def test_demo_imports_and_serves_health(tmp_path: Path) -> None:
                 break
         output = "".join(lines)
         assert f"listening on http://127.0.0.1:{port}/" in output, output
-        assert "rejected" in output and ", 0 rejected" in output, output
+        assert "25 records, 25 created" in output and ", 0 rejected" in output, output
+        assert "ERP refresh 1, full: 40 read, 40 written" in output, output
+        assert "ERP refresh 2, incremental:" in output, output
+        assert "1 marked deleted" in output, output
+        key = re.search(r"demo admin key \(shown once\): (\S+)", output)
+        assert key is not None, output
         body = None
         for _ in range(50):
             try:
@@ -60,6 +67,12 @@ def test_demo_imports_and_serves_health(tmp_path: Path) -> None:
                 time.sleep(0.1)
         assert body is not None and body["status"] == "ok"
         assert body["database"]["up_to_date"] is True
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/profiles?limit=100",
+            headers={"Authorization": f"Bearer {key.group(1)}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert json.load(answer)["total"] == 25
     finally:
         process.terminate()
         process.wait(timeout=10)
