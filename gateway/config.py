@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gateway.config_files import config_error, read_toml
 from gateway.errors import ConfigError
 from gateway.identity.rules import IdentityRules
 from gateway.xml.parser import XMLLimits
@@ -123,7 +124,7 @@ def load_settings(
     file = Path(path if path is not None else env.get(CONFIG_ENV, DEFAULT_CONFIG))
     data: dict[str, Any] = {}
     if file.is_file():
-        data = _read_toml(file)
+        data = read_toml(file)
         source, base_dir = str(file), file.resolve().parent.parent
     elif explicit:
         raise ConfigError("config file not found", file=str(file))
@@ -142,21 +143,14 @@ def load_settings(
     try:
         return Settings.model_validate({**data, "source": source, "base_dir": str(base_dir)})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        reason = first["msg"]
-        if first["type"] == "extra_forbidden":
-            reason = "unknown key (see config/README.md for the keys this gateway reads)"
-        where = f"environment variable {from_env[key]}" if key in from_env else source
-        raise ConfigError(reason, file=where, key=key) from None
-
-
-def _read_toml(file: Path) -> dict[str, Any]:
-    try:
-        with file.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=str(file)) from exc
+        error = config_error(
+            exc, file=source, unknown_hint="see config/README.md for the keys this gateway reads"
+        )
+        if error.key in from_env:
+            error = ConfigError(
+                error.reason, file=f"environment variable {from_env[error.key]}", key=error.key
+            )
+        raise error from None
 
 
 def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:

@@ -40,7 +40,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.config import Settings
-from gateway.erp.settings import config_file, read_toml
+from gateway.config_files import config_error, config_file, read_toml
 from gateway.errors import ConfigError
 
 JOBS_CONFIG_ENV = "CPEX_JOBS_CONFIG"
@@ -212,12 +212,12 @@ def _config_error(exc: ValidationError, file: str, prefix: str) -> ConfigError:
     first = exc.errors()[0]
     loc = [str(p) for p in first["loc"]]
     if loc and loc[0] == "trigger" and len(loc) > 1 and loc[1] in ("cron", "interval", "date"):
-        loc.pop(1)  # pydantic names the union member; the file has no such key
-    key = ".".join([prefix, *loc]) if loc else prefix
-    if first["type"] == "extra_forbidden":
-        reason = "unknown key"
-    elif first["type"] == "missing" and loc == ["name"]:
-        reason = "missing"
-    else:
-        reason = str(first["msg"]).removeprefix("Value error, ")
-    return ConfigError(reason, file=file, key=key)
+        # pydantic names the union member; the file has no such key
+        return ConfigError(
+            config_error(exc, file=file).reason,
+            file=file,
+            key=".".join([prefix, "trigger", *loc[2:]]),
+        )
+    if first["type"] == "missing" and loc == ["name"]:
+        return ConfigError("missing", file=file, key=f"{prefix}.name")
+    return config_error(exc, file=file, prefix=prefix.split("."))

@@ -12,8 +12,6 @@ it is resolved against the project folder, as in ``gateway.toml``.
 
 from __future__ import annotations
 
-import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.base import RecordSource, connector_class
 from gateway.config import Settings
+from gateway.config_files import config_error, config_file, read_toml
 from gateway.errors import ConfigError
 from gateway.model import CreditStatus
 
@@ -49,18 +48,6 @@ class ErpSettings:
             self.source_system, self.options, base_dir=self.base_dir
         )
         return source
-
-
-def config_file(settings: Settings, name: str, env_var: str,
-                environ: Mapping[str, str] | None = None) -> Path:
-    """Where a companion file of ``gateway.toml`` is: ``$env_var``, else beside the settings file,
-    else ``config/<name>`` under the project folder."""
-    env = os.environ if environ is None else environ
-    if env.get(env_var):
-        return Path(env[env_var])
-    if settings.source not in ("defaults", "") and Path(settings.source).is_file():
-        return Path(settings.source).parent / name
-    return Path(settings.base_dir) / "config" / name
 
 
 def load_erp_settings(settings: Settings, path: Path | None = None) -> ErpSettings:
@@ -102,21 +89,8 @@ def erp_settings_from(data: Mapping[str, Any], *, file: str, base_dir: Path) -> 
     try:
         options = cls.Options.model_validate(rest)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(["erp", *(str(p) for p in first["loc"])])
-        reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(reason, file=file, key=key) from None
+        raise config_error(exc, file=file, prefix=["erp"]) from None
     return ErpSettings(str(connector), source_system, options, codes, mapping, file, base_dir)
-
-
-def read_toml(file: Path) -> dict[str, Any]:
-    try:
-        with file.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=str(file)) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot be read: {exc.strerror}", file=str(file)) from exc
 
 
 def _credit_codes(raw: Any, file: str) -> dict[str, CreditStatus]:

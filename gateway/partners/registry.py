@@ -9,7 +9,6 @@ rest of the gateway: the schemas named are registered, the mapping files exist.
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gateway.config import Settings
+from gateway.config_files import config_error, read_toml
 from gateway.errors import ConfigError, PermissionDeniedError, UnknownSchemaError
 from gateway.partners.spec import PartnerSpec
 from gateway.xml.schemas import SchemaRegistry
@@ -108,25 +108,17 @@ def read_partner_file(path: Path) -> PartnerSpec:
 
     :raises ConfigError: naming ``path`` and the dotted key.
     """
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from exc
+    data = read_toml(path)
     if "version" not in data:
         raise ConfigError("missing key (this gateway reads version = 1)", file=str(path),
                           key="version")
     try:
         spec = PartnerSpec.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-after"))
-        reason = first["msg"]
-        if first["type"] == "extra_forbidden":
-            reason = "unknown key (see config/partners/README.md for the keys a partner file has)"
-        raise ConfigError(reason, file=str(path), key=key or None) from None
+        raise config_error(
+            exc, file=str(path),
+            unknown_hint="see config/partners/README.md for the keys a partner file has",
+        ) from None
     if spec.id != path.stem:
         raise ConfigError(
             f"the partner id must be the file name ('{path.stem}')", file=str(path), key="id"
