@@ -16,8 +16,8 @@ driver it does not use. A connector never writes to the system it reads.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -61,18 +61,60 @@ class SourceRecord:
     data: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
 class RecordBatch:
     """Records read together, and the stream cursors to store *with* them.
 
     ``cursors`` is empty when the batch must not move any cursor: the pages of a full refresh
-    move them once, with the last page, to the high-water marks taken before reading.
+    move them once, with the last page, to the high-water marks taken before reading. A batch
+    may carry the cursors of several streams (an incremental round that read changed rows of
+    customers, orders and invoices and summed the customers they touch once).
+
+    The records come either as :class:`SourceRecord` s (``records``) or, on the bulk path, as
+    plain tuples (``rows``) whose values follow ``columns``, the record key first: no dict per
+    row. ``records`` always works; built from ``rows`` on first use when that is how the batch
+    came, so a consumer that wants tuples (:meth:`ColumnSummaryMapper.snapshot_values`) never pays
+    for the dicts.
     """
 
-    stream: str
-    records: tuple[SourceRecord, ...]
-    cursors: Mapping[str, Cursor] = field(default_factory=dict)
-    rows_read: int = 0  # source rows read to build these records (for run history)
+    __slots__ = ("_records", "columns", "cursors", "rows", "rows_read", "stream")
+
+    def __init__(
+        self,
+        stream: str,
+        records: Sequence[SourceRecord] = (),
+        cursors: Mapping[str, Cursor] | None = None,
+        rows_read: int = 0,
+        *,
+        columns: Sequence[str] = (),
+        rows: Sequence[Sequence[Any]] = (),
+    ) -> None:
+        if records and rows:
+            raise ValueError("a RecordBatch carries records or rows, not both")
+        if rows and not columns:
+            raise ValueError("rows need their column names")
+        self.stream = stream
+        self.cursors: Mapping[str, Cursor] = cursors if cursors is not None else {}
+        self.rows_read = rows_read  # source rows read to build these records (for run history)
+        self.columns: tuple[str, ...] = tuple(columns)
+        self.rows = rows
+        self._records: tuple[SourceRecord, ...] | None = tuple(records) if records else None
+
+    @property
+    def records(self) -> tuple[SourceRecord, ...]:
+        if self._records is None:
+            names = self.columns
+            self._records = tuple(SourceRecord(str(row[0]), dict(zip(names, row, strict=True)))
+                                  for row in self.rows)
+        return self._records
+
+    @property
+    def size(self) -> int:
+        """How many records (without building them)."""
+        return len(self.rows) if self._records is None else len(self._records)
+
+    def __repr__(self) -> str:
+        return (f"RecordBatch({self.stream!r}, {self.size} records, "
+                f"cursors={dict(self.cursors)!r}, rows_read={self.rows_read})")
 
 
 @runtime_checkable

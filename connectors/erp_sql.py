@@ -23,9 +23,10 @@ with ``default_transaction_read_only=on``.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +35,23 @@ from sqlalchemy import (
     Column,
     Engine,
     MetaData,
+    Select,
     Table,
-    and_,
+    any_,
+    bindparam,
     case,
     create_engine,
     func,
+    literal_column,
+    null,
     select,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
 
-from connectors.base import ConnectorError, Cursor, RecordBatch, SourceRecord
+from connectors.base import ConnectorError, Cursor, RecordBatch
 from gateway.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,7 @@ log = logging.getLogger(__name__)
 # Names of the aggregated figures added to every customer record.
 FIGURES = ("order_count", "lifetime_value", "last_order_date", "open_invoices", "balance")
 STREAMS = ("customers", "orders", "invoices")
+_IN_CHUNK = 5000  # keys per IN list outside PostgreSQL (SQLite allows 32,766 parameters)
 
 
 class _Options(BaseModel):
@@ -86,7 +93,11 @@ class SqlErpOptions(_Options):
     """The ``[erp]`` section for ``connector = "erp_sql"`` (see config/README.md)."""
 
     url: str = Field(min_length=1)
-    batch_size: int = Field(5000, ge=1, le=100_000)
+    batch_size: int = Field(5000, ge=1, le=100_000)  # changed rows per page (incremental)
+    full_batch_size: int = Field(50_000, ge=1, le=1_000_000)  # customers per full-refresh page
+    # PostgreSQL ERPs: memory for the full refresh's one-pass sums (SET LOCAL in its read-only
+    # transaction; about 500 bytes per customer keeps them in memory). None: the server's own.
+    work_mem: str | None = Field("256MB", pattern=r"^[0-9]+ ?(kB|MB|GB)?$")
     customers: CustomerTable
     orders: OrderTable | None = None
     invoices: InvoiceTable | None = None
@@ -104,76 +115,86 @@ class SqlErpConnector:
         self._url = _read_only_url(options.url, base_dir or Path.cwd())
         self._engine: Engine | None = None
         self._tables: dict[str, Table] = {}
+        self._columns: tuple[str, ...] | None = None
 
     # --- the RecordSource protocol -----------------------------------------------------------
 
     def changes(self, cursors: Mapping[str, Cursor]) -> Iterator[RecordBatch]:
-        """Pages of customers touched after ``cursors``, stream by stream, each with its cursor.
+        """Rounds of customers touched after ``cursors``, each with the cursors it covers.
+
+        A round reads keyset pages of changed rows stream by stream (customers, then orders,
+        then invoices) until about ``batch_size`` distinct customers are touched, then sums
+        those customers once: a customer whose row, orders and invoices all changed is read
+        once, not three times. The round's batch carries the cursor of every stream it moved.
 
         :raises ConnectorError: no table names a ``modified`` column (nothing to follow).
         """
-        if not any(self._spec(s).modified for s in self._streams()):
+        followed = [s for s in self._streams() if self._spec(s).modified]
+        if not followed:
             raise ConnectorError(self.name, "no table names a 'modified' column in the config: "
                                  "incremental refresh impossible, use a full refresh")
-        for stream in self._streams():
-            spec = self._spec(stream)
-            if spec.modified is None:
-                continue
-            cursor = cursors.get(stream)
-            while True:
-                page = self._changed_page(stream, cursor)
-                if not page:
+        position: dict[str, Cursor | None] = {s: cursors.get(s) for s in followed}
+        unread = list(followed)
+        while unread:
+            touched: dict[Any, None] = {}  # customer keys, in the order first seen
+            moved: dict[str, Cursor] = {}
+            read = 0
+            for stream in list(unread):
+                while len(touched) < self.batch_size:
+                    page = self._changed_page(stream, position[stream])
+                    if page:
+                        modified, key, _customer = page[-1]
+                        position[stream] = moved[stream] = Cursor(modified=modified, key=str(key))
+                        read += len(page)
+                        touched.update(dict.fromkeys(row[2] for row in page))
+                    if len(page) < self.batch_size:
+                        unread.remove(stream)
+                        break
+                if len(touched) >= self.batch_size:
                     break
-                modified, key, _customer = page[-1]
-                cursor = Cursor(modified=modified, key=str(key))
-                customer_keys = list(dict.fromkeys(row[2] for row in page))
-                records = self._summaries(customer_keys)
-                yield RecordBatch(stream, records, {stream: cursor}, rows_read=len(page))
-                if len(page) < self.batch_size:
-                    break
+            if not moved:
+                return
+            rows = self._summaries(list(touched))
+            yield RecordBatch("+".join(moved), columns=self._record_columns(), rows=rows,
+                              cursors=moved, rows_read=read)
 
     def everything(self) -> Iterator[RecordBatch]:
-        """Every customer, in key order; the last page carries the high-water cursors.
+        """Every customer with its figures, in pages of ``full_batch_size``; the last page
+        carries the high-water cursors.
+
+        One query reads every customer and sums every order and invoice in one pass each (on
+        PostgreSQL: hash aggregates joined to the customers), streamed through a server-side
+        cursor. Summing per page of customers would instead scatter reads over the whole orders
+        table once per page.
 
         The high-water marks are taken *before* reading, so a row changed while the refresh runs
         is after them and the next incremental run reads it again (idempotently).
         """
         high = self.high_water()
-        customers = self._table("customers")
-        key = customers.c[self.options.customers.key]
-        last: Any = None
-        page: list[Any] = []
-        while True:
-            query = select(key).order_by(key).limit(self.batch_size)
-            if last is not None:
-                query = query.where(key > last)
-            page = [row[0] for row in self._fetch(f"reading {customers.name}", query)]
-            if not page:
-                break
-            last = page[-1]
-            done = len(page) < self.batch_size
-            records = self._summaries(page, key_range=(page[0], page[-1]))
-            yield RecordBatch("customers", records, high if done else {}, rows_read=len(page))
-            if done:
-                return
-        yield RecordBatch("customers", (), high, rows_read=0)
+        columns = self._record_columns()
+        pending: list[Any] | None = None
+        pages = self._stream("reading every customer", self._summary_query(None),
+                             self.options.full_batch_size)
+        if self.engine.dialect.name == "postgresql":
+            pages = _read_ahead(pages)  # the ERP streams the next page while the CRM writes
+        for page in pages:
+            if pending is not None:
+                yield RecordBatch("customers", columns=columns, rows=pending,
+                                  rows_read=len(pending))
+            pending = page
+        if pending:
+            yield RecordBatch("customers", columns=columns, rows=pending, cursors=high,
+                              rows_read=len(pending))
+        else:
+            yield RecordBatch("customers", cursors=high)
 
     def keys(self) -> Iterator[list[str]]:
-        """Every customer key in the ERP now, a page at a time."""
+        """Every customer key in the ERP now, a page at a time (one streamed query)."""
         customers = self._table("customers")
         key = customers.c[self.options.customers.key]
-        last: Any = None
-        while True:
-            query = select(key).order_by(key).limit(self.batch_size)
-            if last is not None:
-                query = query.where(key > last)
-            page = [row[0] for row in self._fetch(f"reading keys of {customers.name}", query)]
-            if not page:
-                return
-            last = page[-1]
-            yield [str(k) for k in page]
-            if len(page) < self.batch_size:
-                return
+        for page in self._stream(f"reading keys of {customers.name}", select(key),
+                                 self.options.full_batch_size):
+            yield [str(row[0]) for row in page]
 
     def close(self) -> None:
         if self._engine is not None:
@@ -220,87 +241,95 @@ class SqlErpConnector:
             query = query.where(tuple_(modified, key) > tuple_(*bound))
         return self._fetch(f"reading changes of {table.name}", query)
 
-    def _summaries(
-        self, customer_keys: Sequence[Any], key_range: tuple[Any, Any] | None = None
-    ) -> tuple[SourceRecord, ...]:
-        """One record per existing customer in ``customer_keys``: its columns and figures.
+    def _record_columns(self) -> tuple[str, ...]:
+        """The names of a record's values, in the order of :meth:`_summary_query`'s columns."""
+        if self._columns is None:
+            self._columns = tuple(c.name for c in self._summary_query(None).selected_columns)
+        return self._columns
 
-        ``key_range`` (first, last key of a page in key order) lets the full refresh select
-        orders and invoices by a range scan instead of a long ``IN`` list.
-        """
+    def _summaries(self, customer_keys: Sequence[Any]) -> list[Any]:
+        """The record rows (:meth:`_record_columns`) of the existing customers among
+        ``customer_keys``. PostgreSQL takes every key as one array; other databases get ``IN``
+        lists of at most ``_IN_CHUNK`` keys."""
         if not customer_keys:
-            return ()
+            return []
+        if self.engine.dialect.name == "postgresql":
+            return self._fetch("summing customers", self._summary_query(customer_keys))
+        rows: list[Any] = []
+        for start in range(0, len(customer_keys), _IN_CHUNK):
+            chunk = customer_keys[start:start + _IN_CHUNK]
+            rows += self._fetch("summing customers", self._summary_query(chunk))
+        return rows
+
+    def _summary_query(self, keys: Sequence[Any] | None) -> Select[Any]:
+        """One row per customer (``keys``, or all of them): the key, the configured columns,
+        the standard ``credit_status`` and ``currency``, and the figures (:data:`FIGURES`).
+
+        Orders and invoices are each summed by one grouped subquery, outer-joined to the
+        customers: one pass over each table, whatever the number of customers.
+        """
         spec = self.options.customers
         customers = self._table("customers")
         key = customers.c[spec.key]
-        others = (customers.c[name] for name in self._customer_columns() if name != spec.key)
-        wanted = [key, *others]
-        query = select(*wanted).where(_among(key, customer_keys, key_range))
-        rows = self._fetch(f"reading {customers.name}", query)
-        orders = self._order_figures(customer_keys, key_range)
-        invoices = self._invoice_figures(customer_keys, key_range)
-        records = []
-        for row in rows:
-            data = dict(row._mapping)
-            ident = data[spec.key]
-            # Standard names for the mapping, whatever the ERP calls these columns.
-            data["credit_status"] = data.get(spec.credit_status) if spec.credit_status else None
-            data["currency"] = data.get(spec.currency) if spec.currency else None
-            data.update(orders.get(ident, {"order_count": 0, "lifetime_value": Decimal(0),
-                                           "last_order_date": None}))
-            if self.options.invoices is not None:
-                data.update(invoices.get(ident, {"open_invoices": 0, "balance": Decimal(0)}))
-            records.append(SourceRecord(key=str(ident), data=data))
-        return tuple(records)
+        standard = ("credit_status", "currency")
+        wanted: list[Any] = [key]
+        wanted += [customers.c[name] for name in self._customer_columns()
+                   if name != spec.key and name not in standard]
+        # Standard names for the mapping, whatever the ERP calls these columns.
+        for name in standard:
+            erp_name = getattr(spec, name)
+            wanted.append((customers.c[erp_name] if erp_name else null()).label(name))
+        joined: Any = customers
+        if self.options.orders is not None:
+            o_spec = self.options.orders
+            orders = self._table("orders")
+            owner = orders.c[o_spec.customer]
+            summed = select(
+                owner.label("owner"),
+                func.count().label("n"),
+                func.sum(orders.c[o_spec.amount]).label("amount"),
+                func.max(orders.c[o_spec.date]).label("last"),
+            ).group_by(owner)
+            if keys is not None:
+                summed = summed.where(self._among(owner, keys))
+            o = summed.subquery("order_figures")
+            joined = joined.outerjoin(o, o.c.owner == key)
+            wanted += [
+                func.coalesce(o.c.n, 0).label("order_count"),
+                func.coalesce(o.c.amount, 0).label("lifetime_value"),
+                o.c["last"].label("last_order_date"),
+            ]
+        else:
+            wanted += [literal_column("0").label("order_count"),
+                       literal_column("0").label("lifetime_value"),
+                       null().label("last_order_date")]
+        if self.options.invoices is not None:
+            i_spec = self.options.invoices
+            invoices = self._table("invoices")
+            owner = invoices.c[i_spec.customer]
+            open_amount = invoices.c[i_spec.open_amount]
+            summed = select(
+                owner.label("owner"),
+                func.sum(case((open_amount > 0, 1), else_=0)).label("n"),
+                func.sum(open_amount).label("amount"),
+            ).group_by(owner)
+            if keys is not None:
+                summed = summed.where(self._among(owner, keys))
+            i = summed.subquery("invoice_figures")
+            joined = joined.outerjoin(i, i.c.owner == key)
+            wanted += [func.coalesce(i.c.n, 0).label("open_invoices"),
+                       func.coalesce(i.c.amount, 0).label("balance")]
+        query = select(*wanted).select_from(joined)
+        if keys is not None:
+            query = query.where(self._among(key, keys))
+        return query
 
-    def _order_figures(
-        self, keys: Sequence[Any], key_range: tuple[Any, Any] | None
-    ) -> dict[Any, dict[str, Any]]:
-        spec = self.options.orders
-        if spec is None:
-            return {}
-        table = self._table("orders")
-        owner = table.c[spec.customer]
-        query = (
-            select(
-                owner,
-                func.count().label("order_count"),
-                func.coalesce(func.sum(table.c[spec.amount]), 0).label("lifetime_value"),
-                func.max(table.c[spec.date]).label("last_order_date"),
-            )
-            .where(_among(owner, keys, key_range))
-            .group_by(owner)
-        )
-        return {
-            row[0]: {
-                "order_count": int(row[1]),
-                "lifetime_value": _decimal(row[2]),
-                "last_order_date": _as_date(row[3]),
-            }
-            for row in self._fetch(f"summing {table.name}", query)
-        }
-
-    def _invoice_figures(
-        self, keys: Sequence[Any], key_range: tuple[Any, Any] | None
-    ) -> dict[Any, dict[str, Any]]:
-        spec = self.options.invoices
-        if spec is None:
-            return {}
-        table = self._table("invoices")
-        owner, open_amount = table.c[spec.customer], table.c[spec.open_amount]
-        query = (
-            select(
-                owner,
-                func.sum(case((open_amount > 0, 1), else_=0)).label("open_invoices"),
-                func.coalesce(func.sum(open_amount), 0).label("balance"),
-            )
-            .where(_among(owner, keys, key_range))
-            .group_by(owner)
-        )
-        return {
-            row[0]: {"open_invoices": int(row[1] or 0), "balance": _decimal(row[2])}
-            for row in self._fetch(f"summing {table.name}", query)
-        }
+    def _among(self, column: Column[Any], keys: Sequence[Any]) -> Any:
+        """``column`` is one of ``keys``: ``= ANY(:array)`` on PostgreSQL (one parameter, one
+        plan, whatever the count), an ``IN`` list elsewhere."""
+        if self.engine.dialect.name == "postgresql":
+            return column == any_(bindparam(None, list(keys), type_=ARRAY(column.type)))
+        return column.in_(list(keys))
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -358,6 +387,28 @@ class SqlErpConnector:
         except SQLAlchemyError as exc:
             raise self._error(action, exc) from exc
 
+    def _stream(self, action: str, query: Any, page_size: int) -> Iterator[list[Any]]:
+        """The rows of ``query`` in pages, through a server-side cursor (never all in memory).
+
+        On PostgreSQL the read-only transaction plans for the whole result
+        (``cursor_tuple_fraction = 1``: a cursor is otherwise planned for its first rows, with
+        nested loops that are many times slower over a million customers) and may use
+        ``work_mem`` for its aggregates.
+        """
+        try:
+            with self.engine.connect() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(select(func.set_config("cursor_tuple_fraction", "1", True)))
+                    if self.options.work_mem:
+                        conn.execute(select(func.set_config("work_mem", self.options.work_mem,
+                                                            True)))
+                result = conn.execution_options(stream_results=True,
+                                                yield_per=page_size).execute(query)
+                for page in result.partitions(page_size):
+                    yield list(page)
+        except SQLAlchemyError as exc:
+            raise self._error(action, exc) from exc
+
     def _error(self, action: str, exc: SQLAlchemyError) -> ConnectorError:
         cause = getattr(exc, "orig", None) or exc
         first_line = str(cause).strip().partition("\n")[0]
@@ -366,10 +417,52 @@ class SqlErpConnector:
                               f"{first_line}")
 
 
-def _among(column: Column[Any], keys: Sequence[Any], key_range: tuple[Any, Any] | None) -> Any:
-    if key_range is not None:
-        return and_(column >= key_range[0], column <= key_range[1])
-    return column.in_(list(keys))
+_DONE = object()
+
+
+def _read_ahead(pages: Iterator[list[Any]], depth: int = 2) -> Iterator[list[Any]]:
+    """``pages``, read by a thread up to ``depth`` pages ahead of the consumer.
+
+    The thread alone runs (and closes) the page generator, so its connection never changes
+    thread; an error is raised in the consumer. If the consumer stops early, the thread stops
+    at its next page and closes the generator (which returns the connection).
+    """
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for page in pages:
+                if not put(page):
+                    break
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+        finally:
+            pages.close()  # type: ignore[attr-defined]
+        put(_DONE)
+
+    reader = threading.Thread(target=run, name="erp-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _typed(column: Column[Any], value: Any) -> Any:
@@ -383,22 +476,6 @@ def _typed(column: Column[Any], value: Any) -> Any:
     if isinstance(value, str) and kind is datetime:
         return datetime.fromisoformat(value)
     return value
-
-
-def _decimal(value: Any) -> Decimal:
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def _as_date(value: Any) -> date | None:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
-    if isinstance(value, datetime):
-        return value.date()
-    return date.fromisoformat(str(value)[:10])
 
 
 def _read_only_url(raw: str, base_dir: Path) -> URL:

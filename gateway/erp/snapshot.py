@@ -4,9 +4,14 @@ Writes go in batches, each in one transaction *with the cursors that cover it*, 
 killed at any point leaves the snapshot and its cursors consistent: the next run starts after the
 last committed batch, and a batch read twice writes the same absolute values again.
 
-Bulk path (DESIGN.md "Bulk writes"): on PostgreSQL the batch is ``COPY``-ed into a temporary
-staging table and merged with one ``INSERT … ON CONFLICT DO UPDATE`` (about 3x the executemany
-rate); on SQLite it is a batched ``insert().on_conflict_do_update`` executemany (already 80k+
+Bulk path (DESIGN.md "Bulk writes"): rows travel as plain tuples in :data:`VALUE_COLUMNS` order
+(no dict per row). On PostgreSQL a batch is ``COPY``-ed into a temporary staging table and
+merged with one statement: ``MERGE`` on PostgreSQL 15+ (a join, then plain inserts and updates;
+``INSERT … ON CONFLICT`` pays a speculative insertion per row and was 2.5x slower for a million
+new rows), ``INSERT … ON CONFLICT DO UPDATE`` before 15. ``MERGE`` is not safe against a
+concurrent insert of the same key, so writers of one source system take a transaction-scoped
+advisory lock first (two refreshes of one ERP then write one after the other; CRM reads are never
+blocked). On SQLite it is a batched ``insert().on_conflict_do_update`` executemany (already 80k+
 rows/s there). ORM objects are never used here.
 """
 
@@ -35,7 +40,13 @@ log = logging.getLogger(__name__)
 _FIGURES = ("credit_status", "balance", "currency", "open_invoices", "order_count",
             "lifetime_value", "last_order_date", "extracted_at")
 _COLUMNS = ("source_system", "customer_key", *_FIGURES)
-_STAGE = "erp_customer_stage"
+# What a snapshot row is, as a tuple: the key and the figures (the source system is the store's).
+VALUE_COLUMNS = ("customer_key", *_FIGURES)
+_STAGE = "erp_customer_values"
+# The PostgreSQL types of VALUE_COLUMNS in erp_customer (binary COPY needs them exactly).
+_STAGE_TYPES = ("text", "text", "numeric", "text", "int4", "int4", "numeric", "date",
+                "timestamptz")
+_LOCK_NAMESPACE = 0x45525053  # "ERPS": first key of the two-key advisory lock per source system
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +65,12 @@ class SnapshotRow:
             "lifetime_value": s.lifetime_value, "last_order_date": s.last_order_date,
             "extracted_at": s.as_of,
         }
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The row's values in :data:`VALUE_COLUMNS` order."""
+        s = self.summary
+        return (self.customer_key, s.credit_status.value, s.balance, s.currency, s.open_invoices,
+                s.order_count, s.lifetime_value, s.last_order_date, s.as_of)
 
 
 class ErpSnapshot(NamedTuple):
@@ -95,13 +112,25 @@ class SnapshotStore:
         ``deleted_before`` (end of a full refresh) marks deleted every live row not extracted
         since then: the ERP no longer has it.
         """
-        unique = list({row.customer_key: row for row in rows}.values())
+        return self.write_values([row.as_tuple() for row in rows], cursors,
+                                 deleted_before=deleted_before, now=now)
+
+    def write_values(
+        self,
+        values: Sequence[Sequence[Any]],
+        cursors: Mapping[str, Cursor],
+        *,
+        deleted_before: datetime | None = None,
+        now: datetime | None = None,
+    ) -> tuple[int, int]:
+        """:meth:`write` for rows given as tuples in :data:`VALUE_COLUMNS` order (bulk path)."""
+        unique = list({row[0]: row for row in values}.values())
         now = now or datetime.now(UTC)
         deleted = 0
         try:
             with write_transaction(self._engine) as conn:
                 if unique:
-                    self._upsert(conn, [r.values(self.source_system) for r in unique])
+                    self._upsert(conn, unique)
                 for stream, cursor in cursors.items():
                     self._save_cursor(conn, stream, cursor, now)
                 if deleted_before is not None:
@@ -165,16 +194,19 @@ class SnapshotStore:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _upsert(self, conn: Connection, values: list[dict[str, Any]]) -> None:
+    def _upsert(self, conn: Connection, values: list[Sequence[Any]]) -> None:
         if conn.dialect.name == "postgresql":
-            _copy_merge(conn, values)
+            _copy_merge(conn, self.source_system, values)
             return
         stmt = sqlite_insert(erp_customer)
         stmt = stmt.on_conflict_do_update(
             index_elements=[erp_customer.c.source_system, erp_customer.c.customer_key],
             set_={**{name: stmt.excluded[name] for name in _FIGURES}, "deleted_at": None},
         )
-        conn.execute(stmt, values)
+        system = self.source_system
+        conn.execute(stmt, [{"source_system": system, **dict(zip(VALUE_COLUMNS, row,
+                                                                  strict=True))}
+                            for row in values])
 
     def _save_cursor(self, conn: Connection, stream: str, cursor: Cursor, now: datetime) -> None:
         values = {"source_system": self.source_system, "stream": stream,
@@ -292,20 +324,47 @@ def _stage_keys(conn: Connection, page: Sequence[str]) -> None:
     conn.execute(insert(_key_stage()), [{"k": key} for key in page])
 
 
-def _copy_merge(conn: Connection, values: list[dict[str, Any]]) -> None:
+def _copy_merge(conn: Connection, source_system: str, values: list[Sequence[Any]]) -> None:
     """PostgreSQL: COPY the rows into a session-local staging table, then one merge statement."""
     conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} "
-        "(LIKE erp_customer INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS "
+        f"SELECT {', '.join(VALUE_COLUMNS)} FROM erp_customer WITH NO DATA"
     )
-    columns = ", ".join(_COLUMNS)
+    conn.execute(select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE,
+                                                   func.hashtext(source_system))))
     raw = conn.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
-        for row in values:
-            copy.write_row(tuple(row[name] for name in _COLUMNS))
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _FIGURES)
-    conn.exec_driver_sql(
-        f"INSERT INTO erp_customer ({columns}) SELECT {columns} FROM {_STAGE} "
-        f"ON CONFLICT (source_system, customer_key) DO UPDATE SET {updates}, deleted_at = NULL"
-    )
+    with raw.cursor() as cursor:
+        # Binary COPY: about 20 % less Python work per row than text.
+        with cursor.copy(f"COPY {_STAGE} ({', '.join(VALUE_COLUMNS)}) FROM STDIN "
+                         "(FORMAT BINARY)") as copy:
+            copy.set_types(_STAGE_TYPES)
+            write = copy.write_row
+            for row in values:
+                write(row)
+        columns = ", ".join(_COLUMNS)
+        staged = ", ".join(f"s.{name}" for name in VALUE_COLUMNS)
+        updates = ", ".join(f"{name} = s.{name}" for name in _FIGURES)
+        # Probe the key index once per staged row. Left to itself the planner hashes every
+        # snapshot row of the source system for each page (a million rows per page of a full
+        # refresh), or, with the stale statistics right after a bulk load, loops over them.
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        cursor.execute("SET LOCAL enable_material = off")
+        if (conn.dialect.server_version_info or (0,)) >= (15,):
+            cursor.execute(
+                f"MERGE INTO erp_customer t USING {_STAGE} s "
+                "ON t.source_system = %(system)s AND t.customer_key = s.customer_key "
+                f"WHEN MATCHED THEN UPDATE SET {updates}, deleted_at = NULL "
+                f"WHEN NOT MATCHED THEN INSERT ({columns}) VALUES (%(system)s, {staged})",
+                {"system": source_system})
+        else:
+            excluded = ", ".join(f"{name} = EXCLUDED.{name}" for name in _FIGURES)
+            cursor.execute(
+                f"INSERT INTO erp_customer ({columns}) SELECT %(system)s, {staged} "
+                f"FROM {_STAGE} s ON CONFLICT (source_system, customer_key) "
+                f"DO UPDATE SET {excluded}, deleted_at = NULL",
+                {"system": source_system})
+        cursor.execute("RESET enable_hashjoin")
+        cursor.execute("RESET enable_mergejoin")
+        cursor.execute("RESET enable_material")
