@@ -85,36 +85,74 @@ def builder(cls: type) -> Callable[[dict[str, Any]], Any]:
     """A function that builds ``cls`` from a dict of its fields (compiled once per class).
 
     Paths and messages are only built when something fails: a nested failure's path is
-    prefixed with the field name on its way out, so the happy path formats no strings.
+    prefixed with the field name on its way out, so the happy path formats no strings. A text
+    field given a text (most values) is taken as it is, without a call. The object is made as
+    the dataclass's ``__init__`` would make it, slot by slot (see :func:`_slot_setters`).
     """
-    converters: dict[str, tuple[Convert, str]] = {}
-    for f in dataclasses.fields(cls):
+    fields = dataclasses.fields(cls)
+    slots: dict[str, tuple[int, Convert | None]] = {}  # name -> position, converter (None: text)
+    expected: dict[str, str] = {}
+    for position, f in enumerate(fields):
         spec = model_field(cls, f.name)
-        one, expected = (_nested(builder(spec.record)), "a record") if spec.record \
+        one, expected[f.name] = (_nested(builder(spec.record)), "a record") if spec.record \
             else _scalar(spec.scalar)
-        converters[f.name] = (_many(one, expected) if spec.many else one, expected)
+        convert = _many(one, expected[f.name]) if spec.many else None if one is _to_str else one
+        slots[f.name] = (position, convert)
     required = tuple(
-        f.name for f in dataclasses.fields(cls)
+        (position, f.name) for position, f in enumerate(fields)
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     )
+    setters = _slot_setters(cls)
 
     def build(data: dict[str, Any]) -> Any:
-        kwargs = {}
-        for name, value in data.items():
-            convert, expected = converters[name]
-            if convert is _to_str and value.__class__ is str:  # most values: nothing to do
-                kwargs[name] = value
-                continue
-            try:
-                kwargs[name] = convert(value)
-            except (ModelError, *_CONVERSION_ERRORS) as exc:
-                raise _located(exc, expected, name) from exc
-        for name in required:
-            if name not in kwargs:
+        values = defaults.copy()
+        name = ""
+        try:
+            for name, value in data.items():
+                position, convert = slots[name]
+                if convert is None:
+                    values[position] = value if value.__class__ is str else _to_str(value)
+                else:
+                    values[position] = convert(value)
+        except (ModelError, *_CONVERSION_ERRORS) as exc:
+            raise _located(exc, expected[name], name) from exc
+        for position, name in required:
+            if values[position] is _MISSING:
                 raise ModelError("required field has no value", path=name)
-        return cls(**kwargs)
+        if setters is None:
+            return cls(**{f.name: v for f, v in zip(fields, values, strict=True)
+                          if v is not _MISSING})
+        made: Any = _new(cls)
+        for put, value in zip(setters, values, strict=True):
+            put(made, value)
+        return made
 
+    defaults = [_MISSING if f.default is dataclasses.MISSING else f.default for f in fields]
     return build
+
+
+_MISSING = object()  # a required field no value was given for
+_new = object.__new__
+
+
+def _slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...] | None:
+    """The slot setters of a plain frozen slotted dataclass, in field order; None for any
+    other class (built by calling it).
+
+    Setting the slots of a new object is what the generated ``__init__`` of such a class does
+    (``object.__setattr__`` field by field, past the frozen guard), a third faster: nothing
+    else may happen in it, so classes with ``__post_init__``, default factories or fields
+    outside ``__init__`` are called as usual.
+    """
+    fields = dataclasses.fields(cls)
+    if hasattr(cls, "__post_init__") or any(
+        f.default_factory is not dataclasses.MISSING or not f.init for f in fields
+    ):
+        return None
+    descriptors = [cls.__dict__.get(f.name) for f in fields]
+    if not all(isinstance(d, types.MemberDescriptorType) for d in descriptors):
+        return None
+    return tuple(d.__set__ for d in descriptors)  # type: ignore[union-attr]
 
 
 def _located(exc: Exception, expected: str, name: str) -> ModelError:
@@ -144,7 +182,7 @@ def _join(name: str, path: str | None) -> str:
 
 def _nested(build: Callable[[dict[str, Any]], Any]) -> Convert:
     def convert(value: Any) -> Any:
-        if not isinstance(value, dict):
+        if value.__class__ is not dict and not isinstance(value, dict):
             raise ModelError("expected a record of fields")
         return build(value)
 
@@ -154,13 +192,16 @@ def _nested(build: Callable[[dict[str, Any]], Any]) -> Convert:
 def _many(one: Convert, expected: str) -> Convert:
     def convert(value: Any) -> tuple[Any, ...]:
         items = value if isinstance(value, list) else [value]
-        out = []
-        for index, item in enumerate(items):
+        try:
+            return tuple(map(one, items))
+        except (ModelError, *_CONVERSION_ERRORS):
+            pass
+        for index, item in enumerate(items):  # again, one by one, to say which failed
             try:
-                out.append(one(item))
+                one(item)
             except (ModelError, *_CONVERSION_ERRORS) as exc:
                 raise _located(exc, expected, f"[{index}]") from exc
-        return tuple(out)
+        raise AssertionError("a conversion failed once but not again")  # pragma: no cover
 
     return convert
 
@@ -189,6 +230,8 @@ def _to_str(value: Any) -> str:
 
 
 def _to_int(value: Any) -> int:
+    if value.__class__ is str:
+        return int(value.strip())
     if isinstance(value, bool):
         raise TypeError("not an integer")
     if isinstance(value, int):
@@ -220,13 +263,16 @@ def _to_decimal(value: Any) -> Decimal:
 def _to_date(value: Any) -> date:
     if type(value) is date:
         return value
-    return date.fromisoformat(as_text(value).strip())
+    return date.fromisoformat((value if value.__class__ is str else as_text(value)).strip())
 
 
 def _to_datetime(value: Any) -> datetime:
-    result = value if isinstance(value, datetime) else datetime.fromisoformat(
-        as_text(value).strip()
-    )
+    if value.__class__ is str:
+        result = datetime.fromisoformat(value.strip())
+    elif isinstance(value, datetime):
+        result = value
+    else:
+        result = datetime.fromisoformat(as_text(value).strip())
     if result.tzinfo is None:
         raise ValueError("a time zone is required")
     return result

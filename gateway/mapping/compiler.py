@@ -49,7 +49,7 @@ class FieldPlan:
     """
 
     __slots__ = ("constant", "get", "key", "label", "last", "many", "mapping", "names",
-                 "parents", "source", "steps")
+                 "parents", "plain", "source", "steps")
 
     def __init__(
         self, *, mapping: str, label: str, key: tuple[Any, ...], many: bool,
@@ -60,6 +60,8 @@ class FieldPlan:
         self.key, self.parents, self.last = key, key[:-1], key[-1]
         self.constant = constant
         self.get: Getter | None = None
+        # read by Block: one source, no transforms, a key of its own level
+        self.plain = len(getters) == 1 and not steps and not self.parents
         if len(getters) == 1:
             self.get = getters[0]
         elif getters:  # several sources: one value each, as a list
@@ -84,7 +86,7 @@ class FieldPlan:
                     return
         except ValueError as exc:
             raise self.failure(exc, prefix) from exc
-        if self.parents:
+        if self.parents or self.last in node:  # a list at the same key is joined, as put does
             put(node, self.key, value)
         else:
             node[self.last] = value
@@ -146,36 +148,99 @@ class GroupPlan:
     Items lacking a ``require``d field are dropped.
     """
 
-    __slots__ = ("children", "iterate", "key", "label", "many", "require")
+    __slots__ = ("block", "iterate", "key", "label", "many", "require")
 
     def __init__(
         self, *, label: str, key: tuple[Any, ...], many: bool, iterate: Getter | None,
-        children: tuple[FieldPlan | GroupPlan, ...], require: tuple[Any, ...],
+        block: Block, require: tuple[Any, ...],
     ) -> None:
         self.label, self.key, self.many, self.iterate = label, key, many, iterate
-        self.children, self.require = children, require
+        self.block, self.require = block, require
 
     def run(self, context: Any, node: dict[Any, Any], tracer: _Tracer | None, prefix: str) -> None:
+        if tracer is not None:
+            self.run_traced(context, node, tracer, prefix)
+            return
+        if self.iterate is None:
+            found, contexts = False, (context,)
+        else:
+            found, contexts = True, self.iterate(context)
+            if not contexts:
+                return
+        batch, rest, require = self.block.batch, self.block.rest, self.require
+        items: list[dict[Any, Any]] = []
+        for item_context in contexts:
+            item: dict[Any, Any] = {}
+            try:  # Block.fill, inlined
+                if batch is not None:
+                    batch(item_context, item)
+                for plan in rest:
+                    plan.run(item_context, item, None, "")
+            except MappingFailure as exc:
+                raise self.failure(exc, len(items)) from exc
+            if (item or found) and (not require or all(k in item for k in require)):
+                items.append(item)
+        if items:
+            key = self.key
+            if len(key) == 1 and key[0] not in node:  # put(), the common case inlined
+                node[key[0]] = items if self.many else items[0]
+            else:
+                put(node, key, items if self.many else items[0])
+
+    def run_traced(self, context: Any, node: dict[Any, Any], tracer: _Tracer,
+                   prefix: str) -> None:
+        """``run`` with every field traced, in file order."""
         found = self.iterate is not None
         contexts = self.iterate(context) if self.iterate is not None else [context]
         items: list[dict[Any, Any]] = []
         for item_context in contexts:
             item: dict[Any, Any] = {}
-            inner = ""
-            if tracer is not None:
-                index = f"[{len(items)}]" if self.many else ""
-                inner = f"{prefix}{self.label}{index}."
+            index = f"[{len(items)}]" if self.many else ""
+            inner = f"{prefix}{self.label}{index}."
             try:
-                for child in self.children:
+                for child in self.block.plans:
                     child.run(item_context, item, tracer, inner)
-            except MappingFailure as exc:  # map(): say which item failed
-                index = f"[{len(items)}]" if self.many else ""
-                raise MappingFailure(exc.reason, mapping=exc.mapping, source=exc.source,
-                                     field=f"{self.label}{index}.{exc.field}") from exc
+            except MappingFailure as exc:
+                raise self.failure(exc, len(items)) from exc
             if (item or found) and (not self.require or all(k in item for k in self.require)):
                 items.append(item)
         if items:
             put(node, self.key, items if self.many else items[0])
+
+    def failure(self, exc: MappingFailure, position: int) -> MappingFailure:
+        """A failure inside item ``position``, with the field path from this group."""
+        index = f"[{position}]" if self.many else ""
+        return MappingFailure(exc.reason, mapping=exc.mapping, source=exc.source,
+                              field=f"{self.label}{index}.{exc.field}")
+
+
+class Block:
+    """The plans of one record or group item, ready to run.
+
+    ``fill`` is the hot path. The plain fields (one source, no transforms, a key no other plan
+    of the block writes) that the reader can read together (:meth:`XmlReader.batch`) go first,
+    in one call; the other plans follow in file order. Plain fields cannot fail and write keys
+    of their own, so the node and the first failure are those of running every plan in file
+    order, which is what a traced run (``plans``) does.
+    """
+
+    __slots__ = ("batch", "plans", "rest")
+
+    def __init__(self, plans: tuple[Plan, ...], reader: SourceReader) -> None:
+        self.plans = plans
+        heads = [plan.key[0] for plan in plans]
+        plain = [plan for plan in plans if isinstance(plan, FieldPlan) and plan.plain
+                 and plan.constant is None and heads.count(plan.last) == 1]
+        batch, covered = reader.batch([(plan.last, plan.get, plan.many) for plan in plain])
+        batched = {id(plain[position]) for position in covered}
+        self.batch = batch
+        self.rest = tuple(plan for plan in plans if id(plan) not in batched)
+
+    def fill(self, context: Any, node: dict[Any, Any]) -> None:
+        if self.batch is not None:
+            self.batch(context, node)
+        for plan in self.rest:
+            plan.run(context, node, None, "")
 
 
 Plan = FieldPlan | GroupPlan
@@ -206,7 +271,11 @@ class CompiledMapping:
     spec: MappingSpec
     reader: SourceReader
     writer: TargetWriter
-    plans: tuple[Plan, ...]
+    body: Block
+
+    @property
+    def plans(self) -> tuple[Plan, ...]:
+        return self.body.plans
 
     def map(self, record: Any) -> Any:
         """Map one source record (an lxml element, a row dict, a JSON dict, a Profile).
@@ -215,8 +284,7 @@ class CompiledMapping:
         """
         context = self.reader.prepare(record)
         node: dict[Any, Any] = {}
-        for plan in self.plans:
-            plan.run(context, node, None, "")
+        self.body.fill(context, node)
         try:
             return self.writer.finish(node)
         except ModelError as exc:
@@ -230,7 +298,7 @@ class CompiledMapping:
         except TypeError as exc:
             return PreviewResult(None, [], [PreviewIssue("mapping", str(exc))])
         node: dict[Any, Any] = {}
-        for plan in self.plans:
+        for plan in self.body.plans:
             plan.run(context, node, tracer, "")
         result = PreviewResult(None, tracer.traces, tracer.errors)
         try:
@@ -277,7 +345,7 @@ def compile_spec(
     compiled = CompiledMapping(
         name=spec.name, direction=spec.direction, source_format=spec.source.format,
         target_format=spec.target.format, file=spec.file, spec=spec, reader=reader,
-        writer=writer, plans=plans,
+        writer=writer, body=Block(plans, reader),
     )
     return compiled, []
 
@@ -382,7 +450,7 @@ class _Compiler:
             if plan is not None:
                 require.append(plan.key[0])
         return GroupPlan(label=spec.target, key=key, many=many, iterate=iterate,
-                         children=children, require=tuple(require))
+                         block=Block(children, self.reader), require=tuple(require))
 
     def transform(self, spec: Any) -> Step:
         found = REGISTRY.get(spec.name)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -36,6 +36,13 @@ class SourceReader(Protocol):
     def value(self, path: Arg, scope: Any, *, many: bool) -> Getter: ...
 
     def group(self, path: Arg, scope: Any) -> tuple[Getter, Any]: ...
+
+    def batch(self, fields: Sequence[tuple[Any, Getter | None, bool]]
+              ) -> tuple[Callable[[Any, dict[Any, Any]], None] | None, tuple[int, ...]]:
+        """A function reading several plain fields (key, getter, many) of a context into a
+        node at once, and the positions of those it covers; (None, ()) when the reader has no
+        faster way than each field's getter."""
+        ...
 
     def prepare(self, record: Any) -> Any: ...
 
@@ -74,6 +81,10 @@ class RowReader:
             "a row has no repeated parts to walk: leave 'source' out of this group "
             "(its fields then read the same row)"
         )
+
+    def batch(self, fields: Sequence[tuple[Any, Getter | None, bool]]
+              ) -> tuple[Callable[[Any, dict[Any, Any]], None] | None, tuple[int, ...]]:
+        return None, ()
 
     def prepare(self, record: Any) -> Any:
         if not isinstance(record, dict):
@@ -161,6 +172,10 @@ class JsonReader:
     def group(self, path: Arg, scope: Any) -> tuple[Getter, Any]:
         steps, inner = self._steps(path, scope)
         return self._getter(steps), inner
+
+    def batch(self, fields: Sequence[tuple[Any, Getter | None, bool]]
+              ) -> tuple[Callable[[Any, dict[Any, Any]], None] | None, tuple[int, ...]]:
+        return None, ()
 
     def prepare(self, record: Any) -> Any:
         if not isinstance(record, dict):
