@@ -43,7 +43,8 @@ INSERT INTO orders SELECT i, 1 + (i * 7919) % :n, date '2020-01-01' + (i % 1500)
     ((i * 37) % 100000) / 100.0, timestamp '2024-01-01' + (i % 86400) * interval '1 s'
     FROM generate_series(1::bigint, 5 * :n) i;
 INSERT INTO invoices SELECT i, 1 + (i * 104729) % :n, CASE WHEN i % 4 = 0 THEN (i % 5000) / 10.0
-    ELSE 0 END, timestamp '2024-01-01' + (i % 86400) * interval '1 s' FROM generate_series(1::bigint, :n) i;
+    ELSE 0 END, timestamp '2024-01-01' + (i % 86400) * interval '1 s'
+    FROM generate_series(1::bigint, :n) i;
 CREATE INDEX ON customers (modified_at, customer_no);
 CREATE INDEX ON orders (modified_at, order_no);
 CREATE INDEX ON orders (customer_no);

@@ -113,7 +113,12 @@ class ValidationIssue:
         return f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, object]:
-        return {"line": self.line, "column": self.column, "path": self.path, "message": self.message}
+        return {
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+        }
 
 
 class SchemaValidationError(XMLError):

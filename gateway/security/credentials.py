@@ -109,6 +109,10 @@ class CredentialStore:
         with self._engine.connect() as conn:
             rows = conn.execute(select(api_credential).order_by(api_credential.c.created_at))
             return [
-                (Principal(r.key_id, r.name, Role(r.role), r.partner_id), r.created_at, r.revoked_at)
+                (
+                    Principal(r.key_id, r.name, Role(r.role), r.partner_id),
+                    r.created_at,
+                    r.revoked_at,
+                )
                 for r in rows
             ]
