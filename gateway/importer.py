@@ -1,72 +1,44 @@
-"""Import a CPEX batch file into the CRM base, one record at a time.
+"""The importer's original entry points, kept for their callers, now run by the pipeline.
 
-The batch is streamed (``iter_records``), so a large file costs constant memory. Each Profile
-record is validated on its own against the profile schema, turned into a canonical profile and
-stored in its own transaction: valid records are stored even when others are rejected, and a
-rejected record is reported with its index, line and errors.
+:func:`import_batch` (the demo, the file-drop job) imports a whole file as
+:func:`gateway.pipeline.files.import_file` with ``reprocess``: these callers keep their own
+ledger of files, so the message-id ledger is left out and every record is seen (each is
+``unchanged`` when its content is). :func:`import_record` stores one record of a partner's
+message (SubmitProfiles, REST upsert) by the same rules: validated, decoded, resolved, stored
+with its outbox event, or quarantined.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 from lxml import etree
 
-from gateway.errors import GatewayError, SchemaValidationError, ValidationIssue
-from gateway.model.namespaces import CPEX_EXCHANGE_NS, CPEX_PROFILE_NS
-from gateway.model.xmlcodec import profile_from_element
+from gateway.pipeline.files import ImportSourceError, import_file, read_header
+from gateway.pipeline.outcome import BatchReport, RecordOutcome
+from gateway.pipeline.rejects import Origin
+from gateway.pipeline.runner import ChunkWriter
+from gateway.pipeline.stages import RecordDecoder
 from gateway.runtime import Gateway
 from gateway.store.profiles import ProfileStore
-from gateway.xml.parser import iter_records
 from gateway.xml.schemas import Validator
 
-PROFILE_TAG = f"{{{CPEX_PROFILE_NS}}}Profile"
-HEADER_TAG = f"{{{CPEX_EXCHANGE_NS}}}Header"
-SENDER_TAG = f"{{{CPEX_EXCHANGE_NS}}}Sender"
+ImportReport = BatchReport
 
-
-class ImportSourceError(GatewayError):
-    code = "no_source_system"
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        super().__init__(
-            f"{path}: no source system: the envelope header has no Sender; pass --source NAME"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RecordOutcome:
-    index: int  # 1-based position of the record in the batch
-    status: str  # created | updated | unchanged | rejected
-    golden_id: str | None = None
-    line: int | None = None
-    errors: tuple[ValidationIssue, ...] = ()
-    code: str | None = None  # of the error that rejected the record (GatewayError.code)
-
-
-@dataclass
-class ImportReport:
-    source: str
-    outcomes: list[RecordOutcome] = field(default_factory=list)
-
-    @property
-    def counts(self) -> Counter[str]:
-        return Counter(o.status for o in self.outcomes)
-
-    @property
-    def rejected(self) -> list[RecordOutcome]:
-        return [o for o in self.outcomes if o.status == "rejected"]
+__all__ = [
+    "ImportReport",
+    "ImportSourceError",
+    "RecordOutcome",
+    "import_batch",
+    "import_record",
+    "read_sender",
+]
 
 
 def read_sender(gateway: Gateway, path: str | os.PathLike[str]) -> str | None:
     """The ``Sender`` of a batch file's envelope header (read without loading the batch)."""
-    for header in iter_records(path, HEADER_TAG, limits=gateway.xml_limits):
-        sender = header.findtext(SENDER_TAG)
-        return sender.strip() if sender else None
-    return None
+    return read_header(gateway, path).sender
 
 
 def import_batch(
@@ -76,27 +48,10 @@ def import_batch(
     source_system: str | None = None,
     on_record: Callable[[RecordOutcome], None] | None = None,
 ) -> ImportReport:
-    """Store the valid profiles of a CPEX batch file; report every record's outcome.
-
-    ``source_system`` defaults to the envelope header's ``Sender``. Each record's key in that
-    system is its identifier whose ``system`` is the source system.
-    """
-    source_system = source_system or read_sender(gateway, path)
-    if not source_system:
-        raise ImportSourceError(path)
-    store = ProfileStore(gateway.engine)
-    validator = gateway.schemas.validator(CPEX_PROFILE_NS)
-    report = ImportReport(source=str(path))
-    for index, element in _numbered(iter_records(path, PROFILE_TAG, limits=gateway.xml_limits)):
-        outcome = import_record(store, validator, element, index, source_system, str(path))
-        report.outcomes.append(outcome)
-        if on_record is not None:
-            on_record(outcome)
-    return report
-
-
-def _numbered(records: Iterator[etree._Element]) -> Iterator[tuple[int, etree._Element]]:
-    return enumerate(records, start=1)
+    """Store the valid profiles of a CPEX batch file; report every record's outcome."""
+    return import_file(
+        gateway, path, source_system=source_system, reprocess=True, on_record=on_record
+    )
 
 
 def import_record(
@@ -109,27 +64,15 @@ def import_record(
     *,
     actor: str = "import",
 ) -> RecordOutcome:
-    """Validate, decode and store one Profile record; every failure becomes a rejected outcome.
-
-    Shared by file imports and the partner exchange (SubmitProfiles, REST upsert), so both
-    accept and reject records by the same rules. ``actor`` is written to the audit log.
-    """
-    line = element.sourceline
-    issues = validator.issues(element)
-    try:
-        if issues:
-            raise SchemaValidationError(issues, source=source)
-        profile = profile_from_element(element)
-        raw = etree.tostring(element, encoding="unicode")
-        saved = store.save_source_profile(
-            profile, source_system=source_system, raw=raw, actor=actor
-        )
-    except SchemaValidationError as exc:
-        return RecordOutcome(
-            index, "rejected", line=line, errors=tuple(exc.issues), code=exc.code
-        )
-    except GatewayError as exc:
-        path = getattr(exc, "path", None)
-        issue = ValidationIssue(line=line, column=None, path=path, message=str(exc))
-        return RecordOutcome(index, "rejected", line=line, errors=(issue,), code=exc.code)
-    return RecordOutcome(index, saved.outcome, golden_id=saved.golden_id, line=line)
+    """Validate, decode and store one Profile record in its own transaction; every failure is
+    a rejected outcome (and a quarantine entry)."""
+    decoder = RecordDecoder(
+        source_system=source_system,
+        actor=actor,
+        mapping=None,
+        validator=validator,
+        profile_validator=validator,
+    )
+    writer = ChunkWriter(store, Origin(source_system, source, None, None))
+    (outcome,) = writer.write([decoder.element(element, index)])
+    return outcome

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -17,6 +18,9 @@ from gateway.mapping_admin import MappingAdmin
 from gateway.store.mapping_versions import MappingHistory
 from gateway.xml.parser import XMLLimits
 from gateway.xml.schemas import SchemaRegistry
+
+if TYPE_CHECKING:
+    from gateway.store.profiles import ProfileStore
 
 
 @dataclass
@@ -45,11 +49,21 @@ class Gateway:
     def mapping_admin(self) -> MappingAdmin:
         return MappingAdmin(self.mappings, MappingHistory(self.engine))
 
+    @cached_property
+    def profiles(self) -> ProfileStore:
+        """The CRM base store with the ``[identity]`` rules of the settings: the one place a
+        store is built, so no caller can forget the configured thresholds and survivorship."""
+        from gateway.identity.rules import IdentityRules
+        from gateway.store.profiles import ProfileStore
+
+        return ProfileStore(self.engine, IdentityRules.from_settings(self.settings.identity))
+
     @property
     def xml_limits(self) -> XMLLimits:
         return self.settings.xml.limits
 
     def close(self) -> None:
+        self.__dict__.pop("profiles", None)  # built on the engine disposed below
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

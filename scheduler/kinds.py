@@ -102,6 +102,22 @@ def _audit_purge(ctx: JobContext) -> JobOutcome:
                       f"{ctx.args.keep_days} days deleted")
 
 
+def _outbox_dispatch(ctx: JobContext) -> JobOutcome:
+    """One dispatcher round: route new outbox events, send the due deliveries."""
+    from gateway.delivery import Dispatcher
+
+    dispatcher = Dispatcher(ctx.gateway)
+    try:
+        done = dispatcher.run_once()
+    finally:
+        dispatcher.close()
+    sent = done.sent
+    return JobOutcome(done.fanned_out.events, sent.delivered, sent.dead,
+                      f"{done.fanned_out.deliveries} deliveries queued, {sent.delivered} "
+                      f"delivered, {sent.retrying} to retry, {sent.dead} dead, "
+                      f"{sent.withheld} withheld")
+
+
 def _file_drop(ctx: JobContext) -> JobOutcome:
     from scheduler.filedrop import poll_inbox
 
@@ -114,6 +130,7 @@ KINDS: dict[str, Kind] = {
     "erp_reconcile": Kind(NoArgs, _refresh("reconcile"), _erp_group),
     "file_drop_poll": Kind(FileDropArgs, _file_drop, _own_group),
     "audit_purge": Kind(AuditPurgeArgs, _audit_purge, _own_group),
+    "outbox_dispatch": Kind(NoArgs, _outbox_dispatch, _own_group),
 }
 
 

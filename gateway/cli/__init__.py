@@ -13,11 +13,14 @@ import click
 
 from gateway.cli.context import CliState
 from gateway.cli.db import db
+from gateway.cli.deliveries import deliveries, dispatcher_command
 from gateway.cli.importing import import_command
-from gateway.cli.mapping import mapping
 from gateway.cli.keys import keys
-from gateway.cli.scheduler import erp, jobs, scheduler_command
+from gateway.cli.mapping import mapping
 from gateway.cli.partners import partners
+from gateway.cli.quarantine import quarantine
+from gateway.cli.review import review
+from gateway.cli.scheduler import erp, jobs, scheduler_command
 from gateway.cli.serving import demo, serve
 from gateway.cli.validating import validate
 from gateway.errors import GatewayError
@@ -56,6 +59,10 @@ cli.add_command(scheduler_command)
 cli.add_command(jobs)
 cli.add_command(erp)
 cli.add_command(mapping)
+cli.add_command(quarantine)
+cli.add_command(review)
+cli.add_command(dispatcher_command)
+cli.add_command(deliveries)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from lxml import etree
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.delivery.rights import erase_in_transaction
 from gateway.errors import (
     ModelError,
     NotFoundError,
@@ -61,10 +62,10 @@ from gateway.model.namespaces import CPEX_EXCHANGE_NS, CPEX_PROFILE_NS
 from gateway.model.xmlcodec import PROFILE_TAG, element_path
 from gateway.partners.spec import Operation as PartnerOperation
 from gateway.partners.spec import PartnerSpec
-from gateway.privacy import disclose_for_any, partners_disclosed_to, record_disclosure
+from gateway.privacy import disclose_for_any, record_disclosure
 from gateway.runtime import Gateway
 from gateway.store.engine import store_error, write_transaction
-from gateway.store.erasure import erase_profile, is_erased
+from gateway.store.erasure import is_erased
 from gateway.store.profiles import ProfileStore
 from gateway.xml.parser import parse_bytes
 
@@ -243,10 +244,9 @@ class ExchangeService:
                 index, ResultStatus.REJECTED, "forbidden",
                 f"partner '{partner.id}' has no record of this profile and may not erase it",
             )
-        notify = [p for p in partners_disclosed_to(conn, golden_id) if p != partner.id]
-        erase_profile(
-            conn, golden_id, actor=f"partner:{partner.id}", message_id=header.message_id,
-            detail={"requested_by": partner.id, "notify_partners": notify}, at=now,
+        erase_in_transaction(
+            conn, golden_id, actor=f"partner:{partner.id}", requested_by=partner.id,
+            message_id=header.message_id, now=now,
         )
         return record_result(index, ResultStatus.ERASED, profile_id=golden_id)
 

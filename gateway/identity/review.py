@@ -25,6 +25,7 @@ from gateway.identity import golden
 from gateway.identity.decision import Proposal
 from gateway.identity.rules import IdentityRules
 from gateway.model import Profile, from_dict
+from gateway.pipeline import outbox
 from gateway.store import audit
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import golden_alias, golden_profile, review_item
@@ -149,7 +150,7 @@ class ReviewQueue:
                 # Decided before the merge, which settles the *other* open items of the pair.
                 _decide(conn, item_id, "approved", actor, now)
                 if len(ids) == 2:
-                    golden.merge(
+                    change = golden.merge(
                         conn,
                         ids[0],
                         ids[1],
@@ -157,6 +158,9 @@ class ReviewQueue:
                         now,
                         actor=actor,
                         detail={"review_item_id": item_id},
+                    )
+                    outbox.write_changes(
+                        conn, (change,), cause={"review_item_id": item_id}, now=now
                     )
                 audit.record(
                     conn,

@@ -291,3 +291,35 @@ dropped_file = Table(
     Column("moved_to", Text),
     UniqueConstraint("inbox", "name", "content_hash"),
 )
+
+
+# --- outbound delivery (0006) -----------------------------------------------------------------
+# One row per (outbox event, entitled partner), or per notice (opt-out, erase) or replay. Holds
+# no personal data: ids, field names, message ids and error summaries only; the payload is built
+# from the profile as it is when it is sent (and withheld if consent is gone by then).
+delivery = Table(
+    "delivery",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("event_id", RowId),  # the outbox event it came from; NULL for a replay
+    Column("replay_of", RowId),  # the delivery a replay repeats
+    Column("golden_id", String(40), nullable=False),
+    Column("partner", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # profile | optout | erase
+    Column("purpose", String(32)),  # the purpose the disclosure is made for (profile kind)
+    Column("message_id", String(200), nullable=False),  # the idempotency key the partner sees
+    Column("status", String(16), nullable=False),  # pending | delivered | dead | withheld
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("available_at", UTCDateTime, nullable=False),  # next attempt not before
+    Column("locked_by", String(200)),  # the dispatcher sending (or that sent) it
+    Column("locked_until", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("fields", JSONDocument),  # field paths sent (profile kind), set when delivered
+    Column("last_error", Text),
+    UniqueConstraint("message_id"),
+    UniqueConstraint("event_id", "partner"),
+    Index(None, "status", "available_at"),
+    Index(None, "golden_id", "partner", "id"),
+    Index(None, "partner", "status"),
+)

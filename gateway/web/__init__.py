@@ -8,13 +8,18 @@ from gateway.config import Settings, load_settings
 from gateway.runtime import Gateway
 from gateway.web import (
     access,
+    deliveries,
     disclosures,
     errors,
     exchange,
     health,
     jobs,
     mappings,
+    openapi,
+    privacy_rights,
     profiles,
+    quarantine,
+    review,
     soap,
 )
 from gateway.web.access import check_rules
@@ -31,9 +36,14 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     access.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(profiles.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(quarantine.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(mappings.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(disclosures.bp)
+    app.register_blueprint(deliveries.bp)
+    app.register_blueprint(privacy_rights.bp)
     app.register_blueprint(exchange.bp)
     app.register_blueprint(soap.bp)
     check_rules(app)

@@ -1,60 +1,297 @@
-"""``/api/v1/profiles``: read the CRM base's golden profiles (JSON), for admins and integrators."""
+"""``/api/v1/profiles``: submit, read, correct, search, trace and unmerge golden profiles.
+
+All endpoints need an ADMIN key: in this product integrators (the people who wire ERP, CRM and
+web systems to the gateway) are given admin keys; partners use the partner exchange
+(``/cpex/v1/exchange``, SOAP) with their own keys and policies instead.
+
+``POST`` runs the body through the ingest pipeline (the same path as file imports) and answers
+with the acknowledgement, one result per record; a body whose message id was processed before
+gets the stored acknowledgement back and changes nothing. Reads carry an ``ETag`` made from the
+golden id and version; ``PUT``/``PATCH`` need it in ``If-Match`` (428 without, 412 when stale,
+nothing changed then).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from lxml import etree
 
-from gateway.errors import GatewayError
-from gateway.model import to_dict
-from gateway.store.profiles import ProfileStore
+from gateway.errors import GatewayError, SchemaValidationError
+from gateway.model import Profile, from_dict, to_dict
+from gateway.model.namespaces import CPEX_EXCHANGE_NS, CPEX_PROFILE_NS
+from gateway.model.xmlcodec import profile_from_element, profile_to_bytes, profile_to_element
+from gateway.pipeline.outcome import BatchReport
+from gateway.pipeline.runner import DEFAULT_MAPPING, Batch, Pipeline, record_tag
+from gateway.runtime import Gateway
+from gateway.store.profiles import ProfileStore, ProfileSummary, VersionConflictError
 from gateway.web.access import Access, access
+from gateway.web.body import read_body
 from gateway.web.context import gateway_of
+from gateway.web.requests import (
+    BadRequestError,
+    actor,
+    answer_with,
+    is_xml_body,
+    json_body,
+    paging,
+    wants_xml,
+)
+from gateway.xml.parser import parse_bytes
 
 bp = Blueprint("profiles", __name__, url_prefix="/api/v1/profiles")
 
-MAX_PAGE = 500
+_EX = f"{{{CPEX_EXCHANGE_NS}}}"
+_SEARCH = ("email", "phone", "name", "postcode")
 
 
-class BadQueryError(GatewayError):
-    code = "bad_query"
+class PreconditionRequiredError(GatewayError):
+    """A write without ``If-Match`` (HTTP 428): lost updates are not allowed."""
+
+    code = "precondition_required"
+
+
+answer_with(bp, VersionConflictError, 412)
+answer_with(bp, PreconditionRequiredError, 428)
+
+
+def _gateway() -> Gateway:
+    return gateway_of(current_app)
 
 
 def _store() -> ProfileStore:
-    return ProfileStore(gateway_of(current_app).engine)
+    return _gateway().profiles
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadQueryError(f"query parameter '{name}' must be an integer from {low} to {high}")
-    return int(raw)
+# --- reading -------------------------------------------------------------------------------
 
 
 @bp.get("")
 @access(Access.ADMIN)
 def list_profiles() -> Response:
-    limit = _int_arg("limit", 50, 1, MAX_PAGE)
-    offset = _int_arg("offset", 0, 0, 10**9)
+    """A page of golden profiles; with ``email``, ``phone``, ``name`` or ``postcode``, those
+    matching all the criteria given."""
+    limit, offset = paging()
+    criteria = {k: v for k in _SEARCH if (v := request.args.get(k, "").strip())}
     store = _store()
-    items: list[dict[str, Any]] = [
-        {
-            "id": s.id,
-            "name": s.display_name,
-            "version": s.version,
-            "updated": s.updated_at.isoformat(),
-            "href": f"/api/v1/profiles/{s.id}",
-        }
-        for s in store.list_summaries(limit=limit, offset=offset)
-    ]
-    return jsonify({"total": store.count(), "limit": limit, "offset": offset, "items": items})
+    if criteria:
+        total, found = store.search(**criteria, limit=limit, offset=offset)
+    else:
+        total, found = store.count(), store.list_summaries(limit=limit, offset=offset)
+    items = [_summary(s) for s in found]
+    return jsonify({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
 @bp.get("/<golden_id>")
 @access(Access.ADMIN)
 def get_profile(golden_id: str) -> Response:
-    profile = _store().get(golden_id)
-    return jsonify({"id": golden_id, **to_dict(profile)})
+    """The golden profile (an alias answers with its survivor), JSON or CPEX XML by Accept."""
+    store = _store()
+    current, version = store.version_of(golden_id)
+    profile = store.get(current)
+    if wants_xml():
+        response = Response(profile_to_bytes(profile), mimetype="application/xml")
+    else:
+        response = jsonify({"id": current, "version": version, **to_dict(profile)})
+    response.headers["ETag"] = _etag(current, version)
+    if current != golden_id:
+        response.headers["Content-Location"] = f"/api/v1/profiles/{current}"
+    return response
+
+
+@bp.get("/<golden_id>/lineage")
+@access(Access.ADMIN)
+def lineage(golden_id: str) -> Response:
+    """Where each golden field came from, and the linked source records (for unmerge)."""
+    store = _store()
+    current, version = store.version_of(golden_id)
+    fields = {
+        path: {
+            "source_system": source.source_system,
+            "source_key": source.source_key,
+            "received_at": source.received_at.isoformat(),
+        }
+        for path, source in store.lineage(current).items()
+    }
+    records = [
+        {
+            "id": r.id,
+            "source_system": r.source_system,
+            "source_key": r.source_key,
+            "received_at": r.received_at.isoformat(),
+        }
+        for r in store.source_records(current)
+    ]
+    return jsonify({"id": current, "version": version, "fields": fields, "source_records": records})
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+@bp.post("")
+@access(Access.ADMIN)
+def submit_profiles() -> Response:
+    """Run a CPEX envelope (XML) or a JSON batch through the pipeline; one result per record.
+
+    JSON: ``{"message_id": "...", "source": "crm", "profiles": [{canonical profile}, ...]}``.
+    The source system is ``?source=``, else the envelope's Sender / the JSON ``source``.
+    """
+    gateway = _gateway()
+    if is_xml_body():
+        report = _submit_xml(gateway, read_body())
+    else:
+        report = _submit_json(gateway, json_body())
+    body = {**report.acknowledgement(), "replayed": report.replayed}
+    return jsonify(body)
+
+
+@bp.put("/<golden_id>")
+@access(Access.ADMIN)
+def replace_profile(golden_id: str) -> Response:
+    """An admin's correction: the whole profile (JSON, or CPEX XML), folded in by survivorship
+    as the admin's own source record."""
+    expected = _if_match(golden_id)
+    if is_xml_body():
+        tree = parse_bytes(read_body(), source="request body", limits=_gateway().xml_limits)
+        profile = _validated(profile_from_element(tree.getroot()))
+    else:
+        profile = _profile_from_json(json_body())
+    return _saved(golden_id, profile, expected)
+
+
+@bp.patch("/<golden_id>")
+@access(Access.ADMIN)
+def patch_profile(golden_id: str) -> Response:
+    """A JSON merge patch (RFC 7396) of the current golden profile; ``null`` removes a field."""
+    expected = _if_match(golden_id)
+    patch = json_body()
+    if not isinstance(patch, dict):
+        raise BadRequestError("a merge patch is a JSON object", path="body")
+    current = to_dict(_store().get(golden_id))
+    current.pop("id", None)
+    profile = _profile_from_json(_merge_patch(current, patch))
+    return _saved(golden_id, profile, expected)
+
+
+@bp.post("/<golden_id>/unmerge")
+@access(Access.ADMIN)
+def unmerge(golden_id: str) -> Response:
+    """Detach a source record (``{"source_record_id": n}``) into a golden profile of its own."""
+    body = json_body()
+    record_id = body.get("source_record_id") if isinstance(body, dict) else None
+    if not isinstance(record_id, int) or isinstance(record_id, bool):
+        raise BadRequestError("an integer is required", path="source_record_id")
+    new_id = _store().unmerge(golden_id, record_id, actor=actor())
+    return jsonify({"id": _store().resolve_id(golden_id), "new_id": new_id})
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _summary(s: ProfileSummary) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "name": s.display_name,
+        "version": s.version,
+        "updated": s.updated_at.isoformat(),
+        "href": f"/api/v1/profiles/{s.id}",
+    }
+
+
+def _etag(golden_id: str, version: int) -> str:
+    return f'"{golden_id}.v{version}"'
+
+
+def _if_match(golden_id: str) -> int:
+    """The version the client read, from ``If-Match``, if it is the current one.
+
+    Checked before the body is read, as HTTP evaluates preconditions first; the store checks it
+    again inside the write transaction.
+    """
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequiredError(
+            "send the profile's ETag in If-Match (read it with GET first)"
+        )
+    current, version = _store().version_of(golden_id)
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    if "*" in tags or _etag(current, version) in tags:
+        return version
+    raise VersionConflictError(current, -1, version)
+
+
+def _saved(golden_id: str, profile: Profile, expected: int) -> Response:
+    result = _store().edit(golden_id, profile, expected_version=expected, actor=actor())
+    current, version = _store().version_of(result.golden_id)
+    response = jsonify({"id": current, "version": version, **to_dict(_store().get(current))})
+    response.headers["ETag"] = _etag(current, version)
+    return response
+
+
+def _profile_from_json(data: Any) -> Profile:
+    if not isinstance(data, dict):
+        raise BadRequestError("a profile is a JSON object", path="body")
+    data = {k: v for k, v in data.items() if k not in ("id", "version")}
+    return _validated(from_dict(Profile, data))
+
+
+def _validated(profile: Profile) -> Profile:
+    """The profile, if it is valid CPEX (JSON and XML writers are held to the same schema)."""
+    validator = _gateway().schemas.validator(CPEX_PROFILE_NS)
+    issues = validator.issues(profile_to_element(profile))
+    if issues:
+        raise SchemaValidationError(issues, source="request body")
+    return profile
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge_patch(result.get(key), value)
+    return result
+
+
+def _submit_xml(gateway: Gateway, body: bytes) -> BatchReport:
+    root = parse_bytes(body, source="request body", limits=gateway.xml_limits).getroot()
+    message_id = _clean(root.findtext(f"{_EX}Header/{_EX}MessageId"))
+    sender = _clean(root.findtext(f"{_EX}Header/{_EX}Sender"))
+    pipeline = _pipeline(gateway, sender, message_id)
+    mapping = pipeline.decoder.mapping
+    tag = record_tag(mapping) if mapping is not None else ""
+    records: list[etree._Element] = [root] if root.tag == tag else list(root.iter(tag))
+    return pipeline.run_elements(records)
+
+
+def _submit_json(gateway: Gateway, body: Any) -> BatchReport:
+    if not isinstance(body, dict) or not isinstance(body.get("profiles"), list):
+        raise BadRequestError("expected an object with a 'profiles' list", path="profiles")
+    message_id = body.get("message_id")
+    if message_id is not None and not isinstance(message_id, str):
+        raise BadRequestError("a message id is a string", path="message_id")
+    source = body.get("source")
+    pipeline = _pipeline(gateway, source if isinstance(source, str) else None, message_id)
+    return pipeline.run_documents(body["profiles"])
+
+
+def _pipeline(gateway: Gateway, sender: str | None, message_id: str | None) -> Pipeline:
+    source = request.args.get("source") or sender
+    if not source:
+        raise BadRequestError(
+            "no source system: give ?source=NAME, a Sender header or a 'source' member",
+            path="source",
+        )
+    if message_id is not None and len(message_id) > 200:
+        raise BadRequestError("a message id has at most 200 characters", path="message_id")
+    mapping = request.args.get("mapping", DEFAULT_MAPPING)
+    label = f"message {message_id}" if message_id else "POST /api/v1/profiles"
+    return Pipeline(gateway, Batch(source, label, message_id, mapping, actor()))
+
+
+def _clean(value: str | None) -> str | None:
+    return (value.strip() or None) if value else None

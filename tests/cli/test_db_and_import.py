@@ -57,7 +57,11 @@ def test_upgrade_then_import_then_reimport(
     assert total >= 20
     assert f"{total} created, 0 updated, 0 unchanged, 0 rejected" in first
 
-    assert main(["import", str(DEMO), "--source", "erp"]) == 0
+    assert main(["import", str(DEMO), "--source", "erp"]) == 0  # same message id: replayed
+    replay = capsys.readouterr().out
+    assert "message demo-batch-0001 was imported before" in replay
+    assert f"{total} created, 0 updated, 0 unchanged, 0 rejected" in replay
+    assert main(["import", str(DEMO), "--source", "erp", "--reprocess"]) == 0
     assert f"0 created, 0 updated, {total} unchanged, 0 rejected" in capsys.readouterr().out
     assert stored_count(sqlite_env) == total
 

@@ -12,6 +12,7 @@ from gateway.exchange import ExchangeService, Request
 from gateway.model import Identifier, Phone
 from gateway.model.envelope import Erase, ProfileRef, Query, envelope_from_element
 from gateway.partners.registry import PartnerRegistry
+from gateway.pipeline.tables import outbox_event
 from gateway.privacy import disclosures_of
 from gateway.runtime import Gateway
 from gateway.store.audit import AuditLog
@@ -78,6 +79,14 @@ def test_erase_removes_personal_data_and_keeps_the_audit_fact(
                 if e.action == "golden.erase"]) == 1
     gone = call(gateway, envelope(Query(profile_id=golden_id)), "acme", registry)
     assert gone.body.profiles == ()  # type: ignore[attr-defined]
+    with gateway.engine.connect() as conn:  # one erase notice, through the outbox
+        notices = conn.execute(
+            select(outbox_event.c.kind, outbox_event.c.payload)
+            .where(outbox_event.c.golden_id == golden_id, outbox_event.c.kind == "erased")
+        ).all()
+    assert [(kind, payload) for kind, payload in notices] == [
+        ("erased", {"requested_by": "acme"})
+    ]
 
 
 def test_erase_needs_a_record_of_the_partner(

@@ -1,0 +1,281 @@
+"""The pipeline: records in, per-record outcomes out, a chunk per transaction.
+
+Records are decoded one at a time as they stream in (:mod:`.stages`: validate, map, prepare),
+so the parser can clear each element at once; decoded records gather into chunks of
+``chunk_size``. Each chunk is one transaction: the store resolves and saves its records
+(:meth:`ProfileStore.save_many`), the outbox rows of their golden changes and the quarantine
+rows of the refused ones are written, and it commits. A record is thus stored with its outbox
+event or not at all, whatever happens to the process.
+
+If the chunk's transaction fails (a database error caused by one record), it is rolled back and
+the chunk is run again with a savepoint per record: the good records commit, the bad one goes to
+quarantine with stage ``store``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.errors import GatewayError, NotFoundError, UnknownSchemaError, ValidationIssue
+from gateway.mapping.compiler import CompiledMapping
+from gateway.model.namespaces import CPEX_PROFILE_NS
+from gateway.pipeline import messages, outbox
+from gateway.pipeline.outcome import BatchReport, RecordOutcome
+from gateway.pipeline.rejects import Origin, quarantine
+from gateway.pipeline.stages import Decoded, RecordDecoder, Refusal
+from gateway.runtime import Gateway
+from gateway.store.engine import store_error, write_transaction
+from gateway.store.profiles import ProfileStore, SaveResult
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAPPING = "cpex-in"
+CHUNK_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What the pipeline needs to know about a batch besides its records."""
+
+    source_system: str
+    source: str  # for messages and the quarantine: a file name, "message <id>", "api"
+    message_id: str | None = None
+    mapping: str = DEFAULT_MAPPING
+    actor: str = "import"
+
+
+class Pipeline:
+    """One pipeline for every inbound source (files, REST, SOAP, ERP feeds)."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        batch: Batch,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        keep_outcomes: bool = True,
+        on_record: Callable[[RecordOutcome], None] | None = None,
+    ) -> None:
+        """:raises NotFoundError: the mapping is not loaded."""
+        self.gateway = gateway
+        self.batch = batch
+        self.chunk_size = chunk_size
+        self.keep_outcomes = keep_outcomes
+        self.on_record = on_record
+        origin = Origin(batch.source_system, batch.source, batch.message_id, batch.mapping)
+        self.writer = ChunkWriter(gateway.profiles, origin)
+        self.decoder = RecordDecoder(
+            source_system=batch.source_system,
+            actor=batch.actor,
+            mapping=self._mapping(),
+            validator=self._record_validator(),
+            profile_validator=gateway.schemas.validator(CPEX_PROFILE_NS),
+        )
+
+    # --- entry points ---------------------------------------------------------------------
+
+    def run_elements(self, elements: Iterable[etree._Element]) -> BatchReport:
+        """XML records (from :func:`gateway.xml.parser.iter_records` or a parsed envelope)."""
+        return self._run(self.decoder.element(e, i) for i, e in enumerate(elements, start=1))
+
+    def run_documents(self, documents: Iterable[Any]) -> BatchReport:
+        """JSON records, each a canonical profile object."""
+        return self._run(self.decoder.document(d, i) for i, d in enumerate(documents, start=1))
+
+    def run_decoded(self, decoded: Iterable[Decoded]) -> BatchReport:
+        """Records already decoded (a quarantine retry)."""
+        return self._run(iter(decoded))
+
+    # --- the run ----------------------------------------------------------------------------
+
+    def _run(self, decoded: Iterator[Decoded]) -> BatchReport:
+        report = BatchReport(self.batch.source, self.batch.message_id, self.keep_outcomes)
+        message_id = self.batch.message_id
+        if message_id is not None:
+            stored = messages.begin(self.gateway.engine, message_id, self.batch.source_system)
+            if stored is not None:
+                report.replayed, report.stored = True, stored
+                log.info("message %s was processed before: stored acknowledgement", message_id)
+                return report
+        chunk: list[Decoded] = []
+        for item in decoded:
+            chunk.append(item)
+            if len(chunk) >= self.chunk_size:
+                self._flush(chunk, report)
+                chunk = []
+        if chunk:
+            self._flush(chunk, report)
+        if message_id is not None:
+            messages.finish(
+                self.gateway.engine,
+                message_id,
+                self.batch.source_system,
+                report.acknowledgement(),
+                report.total,
+            )
+        return report
+
+    def _flush(self, chunk: list[Decoded], report: BatchReport) -> None:
+        for outcome in self.writer.write(chunk):
+            report.add(outcome)
+            if self.on_record is not None:
+                self.on_record(outcome)
+
+    # --- set-up -----------------------------------------------------------------------------
+
+    def _mapping(self) -> CompiledMapping:
+        mapping = self.gateway.mappings.get(self.batch.mapping)
+        if mapping.direction != "inbound" or mapping.target_format != "canonical":
+            raise NotFoundError("inbound mapping to the canonical profile", self.batch.mapping)
+        return mapping
+
+    def _record_validator(self) -> Any:
+        """The validator of the mapping's record namespace; None when no schema is registered
+        for it (then the mapping is the only check, and the mapped profile is stored)."""
+        namespace = record_namespace(self._mapping())
+        try:
+            return self.gateway.schemas.validator(namespace)
+        except UnknownSchemaError:
+            log.info(
+                "no schema for %s: records of %s are not validated", namespace, self.batch.mapping
+            )
+            return None
+
+
+class ChunkWriter:
+    """Stores decoded records, a chunk per transaction, with the record-by-record fallback."""
+
+    def __init__(self, store: ProfileStore, origin: Origin) -> None:
+        self.store = store
+        self.origin = origin
+
+    def write(self, chunk: list[Decoded]) -> list[RecordOutcome]:
+        """Every record's outcome, in the chunk's order; refused records are quarantined."""
+        try:
+            return self._write_chunk(chunk)
+        except (SQLAlchemyError, GatewayError) as exc:
+            log.warning(
+                "chunk of %d records from %s failed (%s): retrying record by record",
+                len(chunk),
+                self.origin.source,
+                type(exc).__name__,
+            )
+            return self._write_one_by_one(chunk)
+
+    def _write_chunk(self, chunk: list[Decoded]) -> list[RecordOutcome]:
+        good = [d for d in chunk if d.incoming is not None]
+        refused = [(d, d.refusal) for d in chunk if d.refusal is not None]
+        now = datetime.now(UTC)
+        with write_transaction(self.store.engine) as conn:
+            results = self.store.save_many(conn, [d.incoming for d in good if d.incoming])
+            self._write_events(conn, good, results, now)
+            quarantine_ids = quarantine(conn, refused, self.origin, now)
+        by_index: dict[int, RecordOutcome] = {}
+        for decoded, result in zip(good, results, strict=True):
+            by_index[decoded.index] = _stored(decoded, result)
+        for (decoded, refusal), qid in zip(refused, quarantine_ids, strict=True):
+            by_index[decoded.index] = _rejected(decoded, refusal, qid)
+        return [by_index[d.index] for d in chunk]
+
+    def _write_one_by_one(self, chunk: list[Decoded]) -> list[RecordOutcome]:
+        """The fallback: one savepoint per record, so one bad record cannot sink the others."""
+        outcomes: list[RecordOutcome] = []
+        now = datetime.now(UTC)
+        try:
+            with write_transaction(self.store.engine) as conn:
+                for decoded in chunk:
+                    outcomes.append(self._write_guarded(conn, decoded, now))
+        except SQLAlchemyError as exc:
+            raise store_error(f"storing a chunk of {self.origin.source}", exc) from exc
+        return outcomes
+
+    def _write_guarded(self, conn: Connection, decoded: Decoded, now: datetime) -> RecordOutcome:
+        refusal = decoded.refusal
+        if decoded.incoming is not None:
+            try:
+                with conn.begin_nested():
+                    (result,) = self.store.save_many(conn, [decoded.incoming])
+                    self._write_events(conn, [decoded], [result], now)
+                return _stored(decoded, result)
+            except (SQLAlchemyError, GatewayError) as exc:
+                refusal = _store_refusal(exc, decoded)
+                log.warning(
+                    "record %d of %s refused by the store: %s",
+                    decoded.index,
+                    self.origin.source,
+                    refusal.errors[0].message,
+                )
+        assert refusal is not None
+        (qid,) = quarantine(conn, [(decoded, refusal)], self.origin, now)
+        return _rejected(decoded, refusal, qid)
+
+    @staticmethod
+    def _write_events(
+        conn: Connection, good: list[Decoded], results: list[SaveResult], now: datetime
+    ) -> None:
+        rows = [
+            outbox.event_row(
+                change,
+                now,
+                {"source_system": d.incoming.source_system, "source_key": d.incoming.source_key},
+            )
+            for d, result in zip(good, results, strict=True)
+            if d.incoming is not None
+            for change in result.changes
+            if outbox.is_event(change)
+        ]
+        outbox.write_rows(conn, rows)
+
+
+def record_tag(mapping: CompiledMapping) -> str:
+    """The Clark-notation tag of a mapping's XML record element (``{ns}Profile``)."""
+    source = mapping.spec.source
+    if source.format != "xml" or source.record is None:
+        raise NotFoundError("XML inbound mapping", mapping.name)
+    prefix, _, local = str(source.record.value).rpartition(":")
+    namespace = source.namespaces.get(prefix) if prefix else None
+    return f"{{{namespace}}}{local}" if namespace else local
+
+
+def record_namespace(mapping: CompiledMapping) -> str | None:
+    tag = record_tag(mapping)
+    return tag[1:].partition("}")[0] if tag.startswith("{") else None
+
+
+def _stored(decoded: Decoded, result: SaveResult) -> RecordOutcome:
+    return RecordOutcome(
+        decoded.index,
+        result.outcome,
+        result.golden_id,
+        decoded.line,
+        review_ids=result.review_ids,
+    )
+
+
+def _rejected(decoded: Decoded, refusal: Refusal, quarantine_id: int) -> RecordOutcome:
+    return RecordOutcome(
+        decoded.index,
+        "rejected",
+        None,
+        decoded.line,
+        refusal.errors,
+        refusal.code,
+        refusal.stage,
+        quarantine_id,
+    )
+
+
+def _store_refusal(exc: Exception, decoded: Decoded) -> Refusal:
+    if isinstance(exc, GatewayError):
+        return Refusal.of("store", exc, decoded.line)
+    label = decoded.incoming.label if decoded.incoming is not None else f"record {decoded.index}"
+    error = store_error(f"storing source record {label}", exc)  # type: ignore[arg-type]
+    return Refusal("store", error.code, (ValidationIssue(decoded.line, None, None, error.message),))

@@ -1,0 +1,61 @@
+"""``/api/v1/deliveries``: outbound deliveries for ops (admin keys only): inspect, retry, replay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gateway.delivery import (
+    DeliveryStateError,
+    get_delivery,
+    list_deliveries,
+    replay_delivery,
+    retry_delivery,
+)
+from gateway.exchange.errors import BadRequestError
+from gateway.web.access import Access, access
+from gateway.web.context import gateway_of
+
+bp = Blueprint("deliveries", __name__, url_prefix="/api/v1/deliveries")
+
+
+@bp.get("")
+@access(Access.ADMIN)
+def list_items() -> Response:
+    args = request.args
+    limit = args.get("limit", "100")
+    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        raise BadRequestError("'limit' must be a whole number from 1 to 1000")
+    try:
+        items = list_deliveries(gateway_of(current_app).engine, status=args.get("status"),
+                                partner=args.get("partner"), golden_id=args.get("profile"),
+                                limit=int(limit))
+    except ValueError as exc:
+        raise BadRequestError(str(exc)) from exc
+    return jsonify({"count": len(items), "items": [d.to_dict() for d in items]})
+
+
+@bp.get("/<int:delivery_id>")
+@access(Access.ADMIN)
+def show(delivery_id: int) -> Response:
+    return jsonify(get_delivery(gateway_of(current_app).engine, delivery_id).to_dict())
+
+
+@bp.post("/<int:delivery_id>/retry")
+@access(Access.ADMIN)
+def retry(delivery_id: int) -> Response:
+    engine = gateway_of(current_app).engine
+    return jsonify(retry_delivery(engine, delivery_id, datetime.now(UTC)).to_dict())
+
+
+@bp.post("/<int:delivery_id>/replay")
+@access(Access.ADMIN)
+def replay(delivery_id: int) -> tuple[Response, int]:
+    engine = gateway_of(current_app).engine
+    return jsonify(replay_delivery(engine, delivery_id, datetime.now(UTC)).to_dict()), 201
+
+
+@bp.errorhandler(DeliveryStateError)
+def _conflict(error: DeliveryStateError) -> tuple[Response, int]:
+    return jsonify({"error": error.to_dict()}), 409

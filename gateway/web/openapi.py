@@ -1,0 +1,202 @@
+"""``GET /api/v1/openapi.json``: the OpenAPI 3 description of every endpoint of the app.
+
+Built from the app itself, so it cannot miss an endpoint: every URL rule with its methods,
+path parameters (typed from the converters), the access rule as its security requirement, and
+the summary and description from the view's docstring. What a docstring cannot say (request
+bodies, notable answers) comes from :data:`DETAILS`, by endpoint name. A test checks that every
+rule is described and that every view has a docstring summary.
+
+flask-smorest or APIFlask would generate this from schemas, but would mean rewriting every
+blueprint; this keeps the app as it is and the description true to it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify
+
+from gateway.web.access import Access, access, rule_of
+
+bp = Blueprint("openapi", __name__)
+
+VERSION = "1.0.0"
+_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+_NON_WORD = re.compile(r"\W+")
+_ERROR = {"$ref": "#/components/responses/Error"}
+_JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+_XML = {"application/xml": {"schema": {"type": "string"}}}
+
+# Per endpoint: the request body and answers worth stating beyond 200 and the error body.
+DETAILS: dict[str, dict[str, Any]] = {
+    "profiles.list_profiles": {
+        "parameters": [
+            {"name": n, "in": "query", "schema": {"type": "string"}}
+            for n in ("email", "phone", "name", "postcode")
+        ]
+        + [
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}},
+            {"name": "offset", "in": "query", "schema": {"type": "integer"}},
+        ],
+    },
+    "profiles.submit_profiles": {
+        "requestBody": {"required": True, "content": {**_XML, **_JSON_OBJECT}},
+        "parameters": [
+            {"name": "source", "in": "query", "schema": {"type": "string"}},
+            {"name": "mapping", "in": "query", "schema": {"type": "string"}},
+        ],
+        "responses": {"413": _ERROR, "422": _ERROR},
+    },
+    "profiles.get_profile": {
+        "responses": {
+            "200": {
+                "description": "the golden profile, ETag header",
+                "content": {**_JSON_OBJECT, **_XML},
+            }
+        },
+    },
+    "profiles.replace_profile": {
+        "requestBody": {"required": True, "content": {**_JSON_OBJECT, **_XML}},
+        "parameters": [
+            {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
+        ],
+        "responses": {"412": _ERROR, "422": _ERROR, "428": _ERROR},
+    },
+    "profiles.patch_profile": {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/merge-patch+json": {"schema": {"type": "object"}},
+                **_JSON_OBJECT,
+            },
+        },
+        "parameters": [
+            {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
+        ],
+        "responses": {"412": _ERROR, "422": _ERROR, "428": _ERROR},
+    },
+    "profiles.unmerge": {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["source_record_id"],
+                        "properties": {"source_record_id": {"type": "integer"}},
+                    }
+                }
+            },
+        },
+    },
+    "review.approve": {"responses": {"409": _ERROR}},
+    "review.reject": {"responses": {"409": _ERROR}},
+    "quarantine.retry": {"responses": {"409": _ERROR}},
+    "quarantine.discard": {"responses": {"409": _ERROR}},
+}
+
+
+@bp.get("/api/v1/openapi.json")
+@access(Access.PUBLIC)
+def openapi_json() -> Response:
+    """This description (OpenAPI 3.0)."""
+    return jsonify(describe(current_app))
+
+
+def describe(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document of ``app``."""
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        path = _PARAM.sub(r"{\2}", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            operation = _operation(rule.endpoint, rule.rule, view)
+            slug = _NON_WORD.sub("_", path).strip("_")
+            operation["operationId"] = f"{method.lower()}_{slug}"
+            paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "CPEX Gateway",
+            "version": VERSION,
+            "description": "Profile exchange hub. Admin endpoints take an admin key (integrators "
+            "are given admin keys); partner endpoints a partner key.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "adminKey": {"type": "http", "scheme": "bearer", "description": "admin key"},
+                "partnerKey": {"type": "http", "scheme": "bearer", "description": "partner key"},
+            },
+            "responses": {
+                "Error": {
+                    "description": "JSON error: a stable code, a message, the offending path",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "error": {
+                                        "type": "object",
+                                        "required": ["code", "message"],
+                                        "properties": {
+                                            "code": {"type": "string"},
+                                            "message": {"type": "string"},
+                                            "path": {"type": "string"},
+                                        },
+                                    }
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        },
+    }
+
+
+def _operation(endpoint: str, rule: str, view: Any) -> dict[str, Any]:
+    doc = inspect.getdoc(view) or ""
+    summary, _, description = doc.partition("\n\n")
+    extra = DETAILS.get(endpoint, {})
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if converter == "int" else "string"},
+        }
+        for converter, name in _PARAM.findall(rule)
+    ] + list(extra.get("parameters", ()))
+    responses: dict[str, Any] = {"200": {"description": "success"}, "400": _ERROR}
+    rule_kind = rule_of(view)
+    if rule_kind is not Access.PUBLIC:
+        responses.update({"401": _ERROR, "403": _ERROR})
+    if parameters and any(p["in"] == "path" for p in parameters):
+        responses["404"] = _ERROR
+    responses.update(extra.get("responses", {}))
+    operation: dict[str, Any] = {
+        "summary": " ".join(summary.split()) or endpoint,
+        "tags": [endpoint.partition(".")[0]],
+        "responses": responses,
+        "security": _security(rule_kind),
+    }
+    if description:
+        operation["description"] = description
+    if parameters:
+        operation["parameters"] = parameters
+    if "requestBody" in extra:
+        operation["requestBody"] = extra["requestBody"]
+    return operation
+
+
+def _security(rule: Access | None) -> list[dict[str, list[str]]]:
+    if rule is Access.ADMIN:
+        return [{"adminKey": []}]
+    if rule is Access.PARTNER:
+        return [{"partnerKey": []}]
+    return []

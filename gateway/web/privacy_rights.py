@@ -1,0 +1,34 @@
+"""A person's rights over REST (admin keys: the operator answers the person's request).
+
+``GET /api/v1/profiles/<id>/export``: everything held about the person (golden profile, source
+records, consents, disclosures, deliveries, audit), as one JSON document with the golden profile
+also as CPEX XML. ``DELETE /api/v1/profiles/<id>``: erasure; the partners that received the
+person's data are sent an erase message through the outbox.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from gateway.delivery.rights import erase_person, export_person
+from gateway.web.access import Access, access, current_principal
+from gateway.web.context import gateway_of
+
+bp = Blueprint("privacy_rights", __name__, url_prefix="/api/v1/profiles")
+
+
+@bp.get("/<golden_id>/export")
+@access(Access.ADMIN)
+def export(golden_id: str) -> Response:
+    return jsonify(export_person(gateway_of(current_app).engine, golden_id))
+
+
+@bp.delete("/<golden_id>")
+@access(Access.ADMIN)
+def erase(golden_id: str) -> Response:
+    principal = current_principal()
+    actor = f"admin:{principal.key_id}" if principal else "admin"
+    result = erase_person(gateway_of(current_app).engine, golden_id, actor=actor)
+    return jsonify({"profile_id": result.golden_id, "erased": True,
+                    "already_erased": result.already_erased,
+                    "source_records_deleted": result.source_records})
