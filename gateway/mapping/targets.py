@@ -17,6 +17,7 @@ canonical profile against the CPEX profile XSD) and render it for people.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass
@@ -273,9 +274,9 @@ class XmlWriter:
         return self.render(output)
 
     def render(self, output: Any) -> str:
-        copy = etree.fromstring(etree.tostring(output))  # our own output: no parser needed
-        etree.indent(copy)
-        return etree.tostring(copy, encoding="unicode")
+        pretty = copy.deepcopy(output)  # indent a copy: the output itself stays as mapped
+        etree.indent(pretty)
+        return etree.tostring(pretty, encoding="unicode")
 
 
 def _fill(element: etree._Element, node: dict[XmlStep, Any]) -> None:
