@@ -54,6 +54,11 @@ def demo(
     gateway = state.gateway
     upgrade(gateway.engine)
     batch = gateway.settings.path("schemas") / "examples" / DEMO_BATCH.name
+    if not batch.is_file():
+        raise click.ClickException(
+            f"the demo batch is not at {batch}: run the demo from the CPEX Gateway checkout, "
+            "or point --config at its config/gateway.toml"
+        )
     report = import_batch(gateway, batch)
     counts = report.counts
     click.echo(f"database: {gateway.engine.url.render_as_string(hide_password=True)}")

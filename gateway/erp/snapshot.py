@@ -257,8 +257,41 @@ def erp_snapshot_for(
             row = conn.execute(query).first()
     except SQLAlchemyError as exc:
         raise store_error(f"reading ERP figures of {ref}", exc) from exc
-    if row is None:
-        return None
+    return None if row is None else _snapshot_of(row, now or datetime.now(UTC))
+
+
+def erp_snapshots_for(
+    engine: Engine,
+    golden_ids: Iterable[str],
+    *,
+    now: datetime | None = None,
+) -> dict[str, ErpSnapshot]:
+    """:func:`erp_snapshot_for` of many golden profiles in one query (a page of search results);
+    golden profiles without ERP figures are absent from the answer."""
+    wanted = sorted(set(golden_ids))
+    if not wanted:
+        return {}
+    c, i = erp_customer.c, identifier.c
+    query = (
+        select(i.golden_id, erp_customer)
+        .join(identifier, and_(i.system == c.source_system, i.key == c.customer_key))
+        .where(c.deleted_at.is_(None), i.golden_id.in_(wanted))
+        .order_by(c.extracted_at.desc())
+    )
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+    except SQLAlchemyError as exc:
+        raise store_error(f"reading ERP figures of {len(wanted)} profiles", exc) from exc
+    at = now or datetime.now(UTC)
+    found: dict[str, ErpSnapshot] = {}
+    for row in rows:  # newest extraction first: the first row of a golden id wins
+        if row.golden_id not in found:
+            found[row.golden_id] = _snapshot_of(row, at)
+    return found
+
+
+def _snapshot_of(row: Any, now: datetime) -> ErpSnapshot:
     summary = FinancialSummary(
         as_of=row.extracted_at,
         credit_status=CreditStatus(row.credit_status),
@@ -269,8 +302,7 @@ def erp_snapshot_for(
         lifetime_value=_money(row.lifetime_value),
         last_order_date=row.last_order_date,
     )
-    age = (now or datetime.now(UTC)) - row.extracted_at
-    return ErpSnapshot(summary, max(age, timedelta(0)))
+    return ErpSnapshot(summary, max(now - row.extracted_at, timedelta(0)))
 
 
 # --- cursor positions as typed text -----------------------------------------------------------

@@ -52,7 +52,15 @@ DETAILS: dict[str, dict[str, Any]] = {
     "profiles.get_profile": {
         "responses": {
             "200": {
-                "description": "the golden profile, ETag header",
+                "description": "the golden profile with its ERP figures from the snapshot "
+                "(``financial``; ``erp``: as_of and age_seconds, null without ERP data)",
+                "headers": {
+                    "ETag": {"schema": {"type": "string"}},
+                    "CPEX-ERP-Age": {
+                        "description": "seconds since the ERP figures were extracted",
+                        "schema": {"type": "integer"},
+                    },
+                },
                 "content": {**_JSON_OBJECT, **_XML},
             }
         },

@@ -9,15 +9,25 @@ with the acknowledgement, one result per record; a body whose message id was pro
 gets the stored acknowledgement back and changes nothing. Reads carry an ``ETag`` made from the
 golden id and version; ``PUT``/``PATCH`` need it in ``If-Match`` (428 without, 412 when stale,
 nothing changed then).
+
+Reads carry the customer's ERP figures from the CRM base's snapshot, never from the ERP (which
+may be down or gone): the profile's ``financial`` section is the latest extraction, and ``erp``
+says when it was taken (``as_of``) and how old it is (``age_seconds``; also the ``CPEX-ERP-Age``
+header of a single read, for XML clients). ``erp`` is ``null`` for a customer the ERP has never
+delivered. The ETag follows the golden profile's version, not the ERP figures: they are not the
+client's to write.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from lxml import etree
 
+from gateway.erp.snapshot import ErpSnapshot, erp_snapshot_for, erp_snapshots_for
 from gateway.errors import GatewayError, SchemaValidationError
 from gateway.model import Profile, from_dict, to_dict
 from gateway.model.namespaces import CPEX_EXCHANGE_NS, CPEX_PROFILE_NS
@@ -44,6 +54,8 @@ bp = Blueprint("profiles", __name__, url_prefix="/api/v1/profiles")
 
 _EX = f"{{{CPEX_EXCHANGE_NS}}}"
 _SEARCH = ("email", "phone", "name", "postcode")
+_READ_ONLY = ("id", "version", "erp")  # in a read's JSON, ignored when written back
+ERP_AGE_HEADER = "CPEX-ERP-Age"
 
 
 class PreconditionRequiredError(GatewayError):
@@ -79,7 +91,8 @@ def list_profiles() -> Response:
         total, found = store.search(**criteria, limit=limit, offset=offset)
     else:
         total, found = store.count(), store.list_summaries(limit=limit, offset=offset)
-    items = [_summary(s) for s in found]
+    figures = erp_snapshots_for(_gateway().engine, (s.id for s in found))
+    items = [_summary(s, figures.get(s.id)) for s in found]
     return jsonify({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
@@ -87,17 +100,7 @@ def list_profiles() -> Response:
 @access(Access.ADMIN)
 def get_profile(golden_id: str) -> Response:
     """The golden profile (an alias answers with its survivor), JSON or CPEX XML by Accept."""
-    store = _store()
-    current, version = store.version_of(golden_id)
-    profile = store.get(current)
-    if wants_xml():
-        response = Response(profile_to_bytes(profile), mimetype="application/xml")
-    else:
-        response = jsonify({"id": current, "version": version, **to_dict(profile)})
-    response.headers["ETag"] = _etag(current, version)
-    if current != golden_id:
-        response.headers["Content-Location"] = f"/api/v1/profiles/{current}"
-    return response
+    return _profile_response(golden_id, xml=wants_xml())
 
 
 @bp.get("/<golden_id>/lineage")
@@ -189,14 +192,50 @@ def unmerge(golden_id: str) -> Response:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _summary(s: ProfileSummary) -> dict[str, Any]:
+def _summary(s: ProfileSummary, figures: ErpSnapshot | None) -> dict[str, Any]:
     return {
         "id": s.id,
         "name": s.display_name,
         "version": s.version,
         "updated": s.updated_at.isoformat(),
         "href": f"/api/v1/profiles/{s.id}",
+        "erp": _erp(figures, with_figures=True),
     }
+
+
+def _profile_response(golden_id: str, *, xml: bool = False) -> Response:
+    """The golden profile with its ERP figures from the snapshot, JSON or CPEX XML, and ETag."""
+    store = _store()
+    current, version = store.version_of(golden_id)
+    profile = store.get(current)
+    figures = erp_snapshot_for(_gateway().engine, current)
+    if figures is not None:
+        profile = replace(profile, financial=figures.summary)
+    if xml:
+        response = Response(profile_to_bytes(profile), mimetype="application/xml")
+    else:
+        body = {"id": current, "version": version, **to_dict(profile)}
+        response = jsonify({**body, "erp": _erp(figures, with_figures=False)})
+    if figures is not None:
+        response.headers[ERP_AGE_HEADER] = str(_seconds(figures))
+    response.headers["ETag"] = _etag(current, version)
+    if current != golden_id:  # an alias: say where the survivor lives
+        response.headers["Content-Location"] = f"/api/v1/profiles/{current}"
+    return response
+
+
+def _erp(figures: ErpSnapshot | None, *, with_figures: bool) -> dict[str, Any] | None:
+    """When the ERP figures were extracted and their age (and the figures, in search results,
+    where the profile's own ``financial`` section is not shown)."""
+    if figures is None:
+        return None
+    shown = to_dict(figures.summary) if with_figures else {}
+    as_of = figures.summary.as_of.astimezone(UTC).isoformat()
+    return {**shown, "as_of": as_of, "age_seconds": _seconds(figures)}
+
+
+def _seconds(figures: ErpSnapshot) -> int:
+    return int(figures.age.total_seconds())
 
 
 def _etag(golden_id: str, version: int) -> str:
@@ -223,16 +262,13 @@ def _if_match(golden_id: str) -> int:
 
 def _saved(golden_id: str, profile: Profile, expected: int) -> Response:
     result = _store().edit(golden_id, profile, expected_version=expected, actor=actor())
-    current, version = _store().version_of(result.golden_id)
-    response = jsonify({"id": current, "version": version, **to_dict(_store().get(current))})
-    response.headers["ETag"] = _etag(current, version)
-    return response
+    return _profile_response(result.golden_id)
 
 
 def _profile_from_json(data: Any) -> Profile:
     if not isinstance(data, dict):
         raise BadRequestError("a profile is a JSON object", path="body")
-    data = {k: v for k, v in data.items() if k not in ("id", "version")}
+    data = {k: v for k, v in data.items() if k not in _READ_ONLY}
     return _validated(from_dict(Profile, data))
 
 
