@@ -7,10 +7,12 @@ again as a new version: history only grows, nothing is rewritten.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -68,7 +70,7 @@ class MappingHistory:
                         tofile=f"{name} v{number}",
                     )
                 )
-                row = {
+                row: dict[str, Any] = {
                     "name": name,
                     "version": number,
                     "author": author,
@@ -117,7 +119,7 @@ class MappingHistory:
         with self._engine.connect() as conn:
             return [_from_row(r) for r in conn.execute(query)]
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:
         query = select(mapping_version.c.name, func.max(mapping_version.c.version)).group_by(
             mapping_version.c.name
         )

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from lxml import etree
 
-from gateway.errors import XMLLimitError, XMLSecurityError, XMLSyntaxError
+from gateway.errors import XMLError, XMLLimitError, XMLSecurityError, XMLSyntaxError
 
 XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 
@@ -75,7 +75,7 @@ def parse_bytes(
         )
     _refuse_doctype_in_prolog(data, source)
     try:
-        root = etree.fromstring(data, _thread_parser(), base_url=None)
+        root: etree._Element = etree.fromstring(data, _thread_parser())
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc, source) from exc
     tree = root.getroottree()
@@ -120,19 +120,25 @@ def check_element(element: etree._Element, *, source: str, limits: XMLLimits) ->
 
     Both checks are one compiled XPath each, so they run in C, not per element in Python.
     """
-    include = _find_xinclude(element)
+    include = cast("list[etree._Element]", _find_xinclude(element))
     if include:
         raise XMLSecurityError(
             "XInclude is not processed and not allowed (element xi:include)",
             source=source,
-            line=include[0].sourceline,
+            line=line_of(include[0]),
         )
     if _deeper_than(limits.max_depth)(element):
         raise XMLLimitError(
             f"elements nest deeper than the limit of {limits.max_depth}",
             source=source,
-            line=element.sourceline,
+            line=line_of(element),
         )
+
+
+def line_of(element: etree._Element) -> int | None:
+    """The element's line in its document, if libxml2 recorded one."""
+    line = element.sourceline
+    return line if isinstance(line, int) else None
 
 
 def iter_records(
@@ -228,7 +234,7 @@ class _Rejoined(io.RawIOBase):
 
 
 def _refuse_doctype(tree: etree._ElementTree, source: str) -> None:
-    info = tree.docinfo
+    info: Any = tree.docinfo  # lxml-stubs lack DocInfo.doctype
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
         raise XMLSecurityError(
             "a DOCTYPE is not allowed (DTDs and entities are refused: "
@@ -247,7 +253,7 @@ def _deeper_than(max_depth: int) -> etree.XPath:
     return etree.XPath("boolean(" + "/".join(["*"] * max_depth) + ")")
 
 
-def _syntax_error(exc: etree.XMLSyntaxError, source: str) -> XMLSyntaxError | XMLSecurityError:
+def _syntax_error(exc: etree.XMLSyntaxError, source: str) -> XMLError:
     line, column = exc.position if exc.position else (exc.lineno, None)
     message = exc.msg or str(exc)
     lowered = message.lower()
