@@ -17,8 +17,10 @@ class RateLimitedError(GatewayError):
 
     code = "rate_limited"
 
-    def __init__(self, partner: str, requests: int, per_seconds: int) -> None:
+    def __init__(self, partner: str, requests: int, per_seconds: int, *,
+                 retry_after: int = 1) -> None:
         self.partner = partner
+        self.retry_after = retry_after  # seconds until a request fits again
         super().__init__(
             f"partner '{partner}' is over its rate limit of {requests} requests in "
             f"{per_seconds} s: retry later"

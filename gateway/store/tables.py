@@ -323,3 +323,14 @@ delivery = Table(
     Index(None, "golden_id", "partner", "id"),
     Index(None, "partner", "status"),
 )
+
+# --- partner rate limits (0007) ---------------------------------------------------------------
+# Request counts per partner and fixed time window, shared by every web process on one database
+# (gateway/exchange/ratelimit.py). Only the current and the previous window of a partner are kept.
+rate_window = Table(
+    "rate_window",
+    metadata,
+    Column("scope", String(SYSTEM_LENGTH), primary_key=True),  # the partner id
+    Column("window_no", BigInteger, primary_key=True),  # epoch seconds // window length
+    Column("hits", Integer, nullable=False),
+)

@@ -53,7 +53,7 @@ def setup(app: Flask) -> ExchangeParts:
         parts = ExchangeParts(
             partners=load_partners(partners_dir(gateway.settings)),
             service=ExchangeService(gateway),
-            limiter=RateLimiter(),
+            limiter=RateLimiter(gateway.engine),
         )
         app.extensions[EXTENSION] = parts
     return parts
@@ -105,5 +105,5 @@ def exchange() -> Response:
 @bp.errorhandler(RateLimitedError)
 def _rate_limited(error: RateLimitedError) -> tuple[Response, int]:
     response, _ = error_response(error)
-    response.headers["Retry-After"] = "1"
+    response.headers["Retry-After"] = str(error.retry_after)
     return response, 429

@@ -187,6 +187,7 @@ def test_rate_limit_is_429(exchange: Exchange, api: Api) -> None:
         limiter.admit(acme)
     response = post(exchange, query(profile_id="x"))
     assert response.status_code == 429 and response.json["error"]["code"] == "rate_limited"
+    assert 1 <= int(response.headers["Retry-After"]) <= acme.rate_limit.per_seconds
 
 
 def test_chunked_body_over_the_limit_is_413_and_nothing_stored(
