@@ -18,6 +18,7 @@ local WSDL, which environment variable holds the credential), not what the partn
     address = "https://partners.globex.example/soap"   # SOAP service address (local WSDL)
     auth = { kind = "bearer", token_env = "CPEX_OUT_GLOBEX_TOKEN" }
     # auth = { kind = "basic", username = "hub", password_env = "CPEX_OUT_GLOBEX_PASSWORD" }
+    signing_secret_env = "CPEX_OUT_GLOBEX_SIGNING"   # HMAC-sign REST/webhook bodies
 
 Secrets are never in the file: only the names of the environment variables that hold them.
 """
@@ -67,6 +68,13 @@ class PartnerDelivery(_Strict):
 
     address: str | None = Field(None, pattern=r"^https?://")
     auth: OutboundAuth | None = None
+    signing_secret_env: str | None = Field(None, min_length=1)  # see gateway/delivery/signing.py
+
+    def signing_secret(self, environ: Mapping[str, str]) -> str | None:
+        """The shared secret REST and webhook bodies are signed with, if the partner has one."""
+        if self.signing_secret_env is None:
+            return None
+        return _secret(environ, self.signing_secret_env, key="signing_secret_env")
 
 
 class DeliverySettings(_Strict):
@@ -106,9 +114,9 @@ def load_delivery_settings(settings: Settings, path: Path | None = None) -> Deli
         raise config_error(exc, file=str(file)) from None
 
 
-def _secret(environ: Mapping[str, str], name: str) -> str:
+def _secret(environ: Mapping[str, str], name: str, *, key: str = "auth") -> str:
     value = environ.get(name)
     if not value:
         raise ConfigError(f"environment variable {name} (an outbound credential) is not set",
-                          key="auth")
+                          key=key)
     return value

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from zeep.transports import Transport as ZeepTransport
 from gateway.delivery.errors import DeliveryError
 from gateway.delivery.payload import Outgoing
 from gateway.delivery.settings import DeliverySettings
+from gateway.delivery.signing import SIGNATURE_HEADER, sign
 from gateway.model.envelope import ENVELOPE_TAG
 from gateway.partners.spec import PartnerSpec, SoapEndpoint
 
@@ -64,12 +66,16 @@ class HttpTransport:
         url = _endpoint(partner).url
         headers = {"Content-Type": outgoing.content_type, "Idempotency-Key": outgoing.message_id,
                    "X-Message-Id": outgoing.message_id}
-        auth = self._settings.partner(partner.id).auth
+        reach = self._settings.partner(partner.id)
+        auth = reach.auth
         basic: tuple[str, str] | None = None
         if auth is not None and auth.kind == "bearer":
             headers.update(auth.headers(self._environ))
         elif auth is not None:
             basic = auth.credentials(self._environ)
+        secret = reach.signing_secret(self._environ)
+        if secret is not None:
+            headers[SIGNATURE_HEADER] = sign(secret, outgoing.body, int(time.time()))
         timeout = self._settings.timeout_seconds
         try:
             answer = self._session.post(url, data=outgoing.body, headers=headers, auth=basic,
