@@ -6,11 +6,13 @@ partner file can be checked before it is put in place.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from gateway.cli.context import CliState, pass_state
+from gateway.delivery.settings import delivery_problems, load_delivery_settings
 from gateway.errors import ConfigError
 from gateway.partners.passwords import hash_password
 from gateway.partners.registry import (
@@ -55,10 +57,18 @@ def list_partners(state: CliState, folder: str | None) -> None:
 @_dir_option
 @pass_state
 def check(state: CliState, folder: str | None) -> int:
-    """Check every partner file and what it refers to (schemas, mappings). Exit 1 on problems."""
+    """Check every partner file and what it refers to (schemas, mappings), and delivery.toml's
+    partner sections (warning about credentials not set in this environment). Exit 1 on
+    problems."""
     gateway = state.gateway
     registry = _registry(state, folder)
-    problems = check_references(registry, gateway.schemas, gateway.settings.path("mappings"))
+    problems: list[str | ConfigError] = [
+        *check_references(registry, gateway.schemas, gateway.settings.path("mappings"))]
+    delivery = load_delivery_settings(gateway.settings)
+    errors, warnings = delivery_problems(delivery, {p.id for p in registry}, os.environ)
+    problems += errors
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
     if problems:

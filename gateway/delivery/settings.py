@@ -25,7 +25,7 @@ Secrets are never in the file: only the names of the environment variables that 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -112,6 +112,29 @@ def load_delivery_settings(settings: Settings, path: Path | None = None) -> Deli
         return DeliverySettings.model_validate(data)
     except ValidationError as exc:
         raise config_error(exc, file=str(file)) from None
+
+
+def delivery_problems(
+    delivery: DeliverySettings, partner_ids: Collection[str], environ: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """What ``partners check`` says of ``delivery.toml``: errors (a section for a partner that is
+    not registered) and warnings (credentials whose environment variable is not set here: the
+    dispatcher will need them where it runs)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    for partner_id, reach in sorted(delivery.partners.items()):
+        where = f"delivery.toml partners.{partner_id}"
+        if partner_id not in partner_ids:
+            errors.append(f"{where}: no partner '{partner_id}' is registered")
+        auth = reach.auth
+        needed = {
+            "auth.token_env": auth.token_env if isinstance(auth, BearerAuth) else None,
+            "auth.password_env": auth.password_env if isinstance(auth, BasicAuth) else None,
+            "signing_secret_env": reach.signing_secret_env,
+        }
+        warnings += [f"{where}.{key}: environment variable {name} is not set"
+                     for key, name in needed.items() if name and not environ.get(name)]
+    return errors, warnings
 
 
 def _secret(environ: Mapping[str, str], name: str, *, key: str = "auth") -> str:

@@ -173,3 +173,30 @@ def test_cli_check_reports_a_broken_folder(sqlite_env: Path, tmp_path: Path) -> 
     from gateway.cli import main
 
     assert main(["partners", "check", "--dir", str(folder)]) == 2
+
+
+def test_cli_check_reads_delivery_toml(sqlite_env: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.cli import main
+
+    delivery = tmp_path / "delivery.toml"
+    delivery.write_text(
+        'version = 1\n'
+        '[partners.acme]\nauth = { kind = "bearer", token_env = "TEST_ACME_OUT_TOKEN" }\n'
+        '[partners.ghost]\nsigning_secret_env = "TEST_GHOST_SIGNING"\n'
+    )
+    monkeypatch.setenv("CPEX_DELIVERY_CONFIG", str(delivery))
+    monkeypatch.delenv("TEST_ACME_OUT_TOKEN", raising=False)
+    monkeypatch.setenv("TEST_GHOST_SIGNING", "x")
+    assert main(["partners", "check"]) == 1
+    said = capsys.readouterr().err
+    assert ("warning: delivery.toml partners.acme.auth.token_env: environment variable "
+            "TEST_ACME_OUT_TOKEN is not set") in said
+    assert "error: delivery.toml partners.ghost: no partner 'ghost' is registered" in said
+    assert "TEST_GHOST_SIGNING" not in said  # set: nothing to say
+    delivery.write_text('version = 1\n[partners.acme]\nauth = { kind = "bearer", '
+                        'token_env = "TEST_ACME_OUT_TOKEN" }\n')
+    monkeypatch.setenv("TEST_ACME_OUT_TOKEN", "t")
+    assert main(["partners", "check"]) == 0
+    assert "warning" not in capsys.readouterr().err
