@@ -28,6 +28,7 @@ _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 class Role(StrEnum):
     ADMIN = "admin"
     PARTNER = "partner"
+    MONITOR = "monitor"  # reads the operational figures (/metrics), nothing else
 
 
 @dataclass(frozen=True, slots=True)

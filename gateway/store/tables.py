@@ -123,7 +123,7 @@ api_credential = Table(
     metadata,
     Column("key_id", String(24), primary_key=True),  # the public part of the key
     Column("name", String(100), nullable=False),
-    Column("role", String(16), nullable=False),  # admin | partner
+    Column("role", String(16), nullable=False),  # admin | partner | monitor
     Column("partner_id", String(64)),
     Column("secret_hash", String(HASH_LENGTH), nullable=False),  # sha256 of the whole key
     Column("created_at", UTCDateTime, nullable=False),

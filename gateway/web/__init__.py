@@ -15,6 +15,7 @@ from gateway.web import (
     health,
     jobs,
     mappings,
+    metrics,
     openapi,
     privacy_rights,
     profiles,
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     errors.init_app(app)
     access.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(profiles.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(quarantine.bp)

@@ -1,7 +1,8 @@
 """Every endpoint states who may call it; an endpoint without a rule stops the app from starting.
 
 Rules are attached with :func:`access` on the view function and enforced before the view runs:
-``PUBLIC`` needs nothing; ``ADMIN`` needs an admin key; ``PARTNER`` needs a partner key. A
+``PUBLIC`` needs nothing; ``ADMIN`` needs an admin key; ``PARTNER`` needs a partner key;
+``MONITOR`` (the metrics) a monitor or an admin key. A
 missing or unknown key is 401, a valid key of the wrong kind is 403. Keys come as
 ``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``). ``check_rules(app)`` runs in the app
 factory, so a new route that forgets its rule fails every test that builds the app.
@@ -28,9 +29,14 @@ class Access(StrEnum):
     PUBLIC = "public"  # no credentials (health, WSDL)
     PARTNER = "partner"  # a registered partner's key
     ADMIN = "admin"  # an admin key, distinct from partner keys
+    MONITOR = "monitor"  # a monitor key (reads operational figures only) or an admin key
 
 
-_ROLE_FOR = {Access.PARTNER: Role.PARTNER, Access.ADMIN: Role.ADMIN}
+_ROLES_FOR = {
+    Access.PARTNER: frozenset({Role.PARTNER}),
+    Access.ADMIN: frozenset({Role.ADMIN}),
+    Access.MONITOR: frozenset({Role.MONITOR, Role.ADMIN}),
+}
 
 
 def access(rule: Access) -> Callable[[F], F]:
@@ -71,7 +77,7 @@ def init_app(app: Flask) -> None:
         principal = CredentialStore(gateway_of(app).engine).verify(token)
         if principal is None:
             raise AuthenticationError("the key is not valid (unknown, revoked or malformed)")
-        if rule is None or principal.role is not _ROLE_FOR[rule]:
+        if rule is None or principal.role not in _ROLES_FOR[rule]:
             raise PermissionDeniedError(
                 f"this endpoint needs a {rule or 'declared'} credential; key "
                 f"'{principal.key_id}' is a {principal.role} key"

@@ -139,6 +139,8 @@ def describe(app: Flask) -> dict[str, Any]:
             "securitySchemes": {
                 "adminKey": {"type": "http", "scheme": "bearer", "description": "admin key"},
                 "partnerKey": {"type": "http", "scheme": "bearer", "description": "partner key"},
+                "monitorKey": {"type": "http", "scheme": "bearer",
+                               "description": "monitor key (metrics only)"},
             },
             "responses": {
                 "Error": {
@@ -207,4 +209,6 @@ def _security(rule: Access | None) -> list[dict[str, list[str]]]:
         return [{"adminKey": []}]
     if rule is Access.PARTNER:
         return [{"partnerKey": []}]
+    if rule is Access.MONITOR:
+        return [{"monitorKey": []}, {"adminKey": []}]
     return []

@@ -15,6 +15,7 @@ from tests.web.conftest import Api
 # endpoint -> expected status for (none, partner, admin)
 MATRIX = {
     "/health": (200, 200, 200),
+    "/metrics": (401, 403, 200),  # monitor keys too: tests/web/test_metrics.py
     "/api/v1/profiles": (401, 403, 200),
     "/api/v1/profiles/{id}": (401, 403, 200),
     "/api/v1/mappings": (401, 403, 200),

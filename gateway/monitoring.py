@@ -1,0 +1,125 @@
+"""Operational figures read from the CRM base: queues, backlogs, freshness, job outcomes.
+
+They come from the database, not from counters kept in memory, so every web process answers
+the same and a restart loses nothing: what ops alert on (a growing quarantine, deliveries
+piling up or dead, an ERP snapshot going stale, a job failing) is what the tables hold. Each
+figure is a gauge with labels; :mod:`gateway.web.metrics` writes them in the Prometheus text
+format. No personal data: counts, ages, job and partner names only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.pipeline.tables import inbound_message, outbox_event, quarantine_record
+from gateway.store.engine import store_error
+from gateway.store.tables import (
+    delivery,
+    erp_customer,
+    golden_profile,
+    job_run,
+    job_state,
+    review_item,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Gauge:
+    """One metric: a name (without the ``cpex_`` prefix), help text, and (labels, value) pairs."""
+
+    name: str
+    help: str
+    labels: tuple[str, ...] = ()
+    samples: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
+
+
+def read_figures(engine: Engine, now: datetime) -> list[Gauge]:
+    """Every figure, read in one connection (a consistent enough picture for monitoring).
+
+    :raises StoreError: the database cannot be read.
+    """
+    try:
+        with engine.connect() as conn:
+            return list(_figures(conn, now))
+    except SQLAlchemyError as exc:
+        raise store_error("reading the operational figures", exc) from exc
+
+
+def _figures(conn: Connection, now: datetime) -> Iterator[Gauge]:
+    yield Gauge("golden_profiles", "Golden profiles in the CRM base.",
+                samples=[((), _scalar(conn, select(func.count()).select_from(golden_profile)))])
+    yield _by_status(conn, "quarantine_records", "Refused inbound records by status.",
+                     quarantine_record.c.status)
+    yield _by_status(conn, "review_items", "Identity review items by status.",
+                     review_item.c.status)
+    yield _by_status(conn, "inbound_batches", "Inbound batches by status (processing: cut off "
+                     "or in progress).", inbound_message.c.status)
+
+    waiting = outbox_event.c.dispatched_at.is_(None)
+    yield Gauge("outbox_undispatched", "Profile changes not yet fanned out to partners.",
+                samples=[((), _scalar(conn, select(func.count()).where(waiting)))])
+    oldest = conn.execute(select(func.min(outbox_event.c.created_at)).where(waiting)).scalar()
+    yield Gauge("outbox_oldest_undispatched_age_seconds",
+                "Age of the oldest profile change not yet fanned out (0: none waiting).",
+                samples=[((), _age(now, oldest))])
+
+    rows = conn.execute(select(delivery.c.partner, delivery.c.status, func.count())
+                        .group_by(delivery.c.partner, delivery.c.status)).all()
+    yield Gauge("deliveries", "Outbound deliveries by partner and status.", ("partner", "status"),
+                [((r[0], r[1]), float(r[2])) for r in rows])
+    rows = conn.execute(select(delivery.c.partner, func.min(delivery.c.created_at))
+                        .where(delivery.c.status == "pending").group_by(delivery.c.partner)).all()
+    yield Gauge("delivery_oldest_pending_age_seconds",
+                "Age of each partner's oldest pending delivery.", ("partner",),
+                [((r[0],), _age(now, r[1])) for r in rows])
+
+    live = erp_customer.c.deleted_at.is_(None)
+    rows = conn.execute(select(erp_customer.c.source_system, func.count(),
+                               func.max(erp_customer.c.extracted_at))
+                        .where(live).group_by(erp_customer.c.source_system)).all()
+    yield Gauge("erp_customers", "Live customers in the ERP snapshot.", ("source_system",),
+                [((r[0],), float(r[1])) for r in rows])
+    yield Gauge("erp_snapshot_age_seconds",
+                "Time since the newest extraction in the ERP snapshot.", ("source_system",),
+                [((r[0],), _age(now, r[2])) for r in rows])
+
+    yield from _jobs(conn)
+
+
+def _jobs(conn: Connection) -> Iterator[Gauge]:
+    finished = job_run.c.finished_at.is_not(None)
+    last_success = conn.execute(
+        select(job_run.c.job, func.max(job_run.c.finished_at))
+        .where(finished, job_run.c.status == "succeeded").group_by(job_run.c.job)).all()
+    yield Gauge("job_last_success_timestamp_seconds",
+                "When each job last finished successfully (Unix time).", ("job",),
+                [((r[0],), r[1].timestamp()) for r in last_success])
+    newest = (select(job_run.c.job, func.max(job_run.c.id).label("id"))
+              .where(finished, job_run.c.status.in_(("succeeded", "failed")))
+              .group_by(job_run.c.job).subquery())
+    last = conn.execute(select(job_run.c.job, job_run.c.status)
+                        .join(newest, and_(job_run.c.id == newest.c.id))).all()
+    yield Gauge("job_last_run_failed",
+                "1 if the job's latest finished run failed, 0 if it succeeded.", ("job",),
+                [((r[0],), 1.0 if r[1] == "failed" else 0.0) for r in last])
+    paused = conn.execute(select(job_state.c.job, job_state.c.paused)).all()
+    yield Gauge("job_paused", "1 if the job is paused.", ("job",),
+                [((r[0],), 1.0 if r[1] else 0.0) for r in paused])
+
+
+def _by_status(conn: Connection, name: str, help_text: str, status: object) -> Gauge:
+    rows = conn.execute(select(status, func.count()).group_by(status)).all()  # type: ignore[call-overload]
+    return Gauge(name, help_text, ("status",), [((r[0],), float(r[1])) for r in rows])
+
+
+def _scalar(conn: Connection, query: object) -> float:
+    return float(conn.execute(query).scalar_one())  # type: ignore[call-overload]
+
+
+def _age(now: datetime, then: datetime | None) -> float:
+    return 0.0 if then is None else max((now - then).total_seconds(), 0.0)
