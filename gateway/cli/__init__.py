@@ -5,7 +5,6 @@ Errors are one clear line on stderr (exit 2), never a traceback unless ``--debug
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -23,7 +22,9 @@ from gateway.cli.review import review
 from gateway.cli.scheduler import erp, jobs, scheduler_command
 from gateway.cli.serving import demo, serve
 from gateway.cli.validating import validate
+from gateway.config import LoggingSettings
 from gateway.errors import GatewayError
+from gateway.log_setup import configure_logging
 
 EXIT_ERROR = 2
 
@@ -41,10 +42,9 @@ EXIT_ERROR = 2
 def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     """CPEX Gateway: profile exchange between ERP, CRM base, personalization and partners."""
     ctx.obj = CliState(config_path=config_path, debug=debug)
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Short commands log warnings only; long-running ones switch to [logging] once the
+    # settings are read (gateway.cli.serving, scheduler, dispatcher).
+    configure_logging(LoggingSettings(level="WARNING"), debug=debug)
     ctx.call_on_close(ctx.obj.close)
 
 

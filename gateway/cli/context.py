@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import click
 
 from gateway.config import load_settings
+from gateway.log_setup import configure_logging
 from gateway.runtime import Gateway
 
 
@@ -21,6 +22,12 @@ class CliState:
         if self._gateway is None:
             self._gateway = Gateway(load_settings(self.config_path))
         return self._gateway
+
+    def use_configured_logging(self) -> Gateway:
+        """For long-running commands: log as ``[logging]`` says from here on; the gateway."""
+        gateway = self.gateway
+        configure_logging(gateway.settings.logging, debug=self.debug)
+        return gateway
 
     def close(self) -> None:
         if self._gateway is not None:

@@ -34,7 +34,7 @@ def dispatcher_command(state: CliState, once: bool, max_seconds: float | None,
                        idle_seconds: float, exit_when_idle: bool) -> None:
     """Deliver outbox events to partners. Any number may run against one PostgreSQL database:
     they share the work and never send one delivery twice at the same time."""
-    gateway = state.gateway
+    gateway = state.use_configured_logging()
     ensure_up_to_date(gateway.engine)
     dispatcher = Dispatcher(gateway)
     try:

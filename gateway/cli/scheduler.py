@@ -20,7 +20,7 @@ def scheduler_command(state: CliState) -> None:
     from scheduler import load_jobs
     from scheduler.runner import SchedulerRunner
 
-    gateway = state.gateway
+    gateway = state.use_configured_logging()
     ensure_up_to_date(gateway.engine)
     config = load_jobs(gateway.settings)
     runner = SchedulerRunner(gateway, config)

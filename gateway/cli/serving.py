@@ -80,7 +80,7 @@ def demo(
 def _serve(
     state: CliState, host: str | None, port: int | None, with_scheduler: bool | None
 ) -> None:
-    gateway = state.gateway
+    gateway = state.use_configured_logging()
     settings = gateway.settings
     host = host or settings.server.host
     port = port or settings.server.port

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from gateway.config import Settings, load_settings
+from gateway.log_setup import configure_logging
 from gateway.runtime import Gateway
 from gateway.web import (
     access,
@@ -20,6 +21,7 @@ from gateway.web import (
     privacy_rights,
     profiles,
     quarantine,
+    requestlog,
     review,
     soap,
 )
@@ -28,11 +30,18 @@ from gateway.web.context import EXTENSION
 
 
 def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> Flask:
-    """Build the app. Starts no scheduler and opens no connection until a request needs one."""
-    gateway = gateway or Gateway(settings or load_settings())
+    """Build the app. Starts no scheduler and opens no connection until a request needs one.
+
+    Without a gateway (``gunicorn 'gateway.web:create_app()'``) it also sets up logging from the
+    settings; a caller that passes its gateway has set up logging itself.
+    """
+    if gateway is None:
+        gateway = Gateway(settings or load_settings())
+        configure_logging(gateway.settings.logging)
     app = Flask("gateway", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = gateway.settings.server.max_body_bytes
     app.extensions[EXTENSION] = gateway
+    requestlog.init_app(app)
     errors.init_app(app)
     access.init_app(app)
     app.register_blueprint(health.bp)
