@@ -6,6 +6,10 @@ answered in ``X-Request-Id`` and carried by every log record written while the r
 (``gateway.log_setup``), so a partner quoting it lets ops find the request. The access line
 names method, path (never the query string: searches carry emails and phone numbers), status,
 duration and the key id of the caller; never a body.
+
+Every answer also says ``Cache-Control: no-store`` (unless a view chose otherwise) and
+``X-Content-Type-Options: nosniff``: answers carry personal data, which no shared cache or proxy
+should keep, and a browser must not guess an XML or JSON answer into something it runs.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ def init_app(app: Flask) -> None:
         if request_id is None:  # a request refused before ours ran
             return response
         response.headers[REQUEST_ID_HEADER] = request_id
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Content-Type-Options"] = "nosniff"
         principal = current_principal()
         took_ms = (time.perf_counter() - g.request_started) * 1000
         log.info("%s %s %d %.1f ms key=%s", request.method, request.path, response.status_code,

@@ -38,6 +38,13 @@ def test_ids_are_made_or_taken_and_answered(api: Api) -> None:
     assert refused.status_code == 401 and refused.headers["X-Request-Id"] == "refused-1"
 
 
+def test_answers_are_not_cached_or_sniffed(api: Api) -> None:
+    for url in ("/health", "/api/v1/profiles", "/soap/v1/exchange?wsdl"):
+        answer = api.client.get(url, headers=api.headers("admin"))
+        assert answer.headers["Cache-Control"] == "no-store", url
+        assert answer.headers["X-Content-Type-Options"] == "nosniff", url
+
+
 def test_text_access_line_without_query_string(api: Api,
                                                stderr_log: pytest.CaptureFixture[str]) -> None:
     configure_logging(LoggingSettings(level="INFO", format="text"))
