@@ -10,6 +10,7 @@ failed upgrade leaves the previous revision in place.
 from __future__ import annotations
 
 import logging
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -39,8 +40,11 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@cache
 def head_revision() -> str:
-    """The newest revision this code knows (what the database must be at)."""
+    """The newest revision this code knows (what the database must be at). Read from the
+    migration scripts once per process: they do not change under a running process, and the
+    health check asks on every probe."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # only if the versions folder was not packaged
         raise StoreError(f"no migration scripts found in {MIGRATIONS_DIR}")
