@@ -22,6 +22,7 @@ from gateway.erp.refresh import RefreshResult
 from gateway.erp.service import refresher_for
 from gateway.runtime import Gateway
 from gateway.store.engine import store_error, write_transaction
+from gateway.store.retention import RetentionDays, purge_expired
 from gateway.store.tables import audit_log
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ class NoArgs(_Args):
 
 class AuditPurgeArgs(_Args):
     keep_days: int = Field(365, ge=1)
+
+
+class RetentionArgs(_Args):
+    keep_days: RetentionDays = RetentionDays()
 
 
 class FileDropArgs(_Args):
@@ -102,6 +107,12 @@ def _audit_purge(ctx: JobContext) -> JobOutcome:
                       f"{ctx.args.keep_days} days deleted")
 
 
+def _retention_purge(ctx: JobContext) -> JobOutcome:
+    deleted = purge_expired(ctx.gateway.engine, ctx.args.keep_days, datetime.now(UTC))
+    return JobOutcome(rows_written=sum(deleted.values()),
+                      detail=", ".join(f"{n} {kind}" for kind, n in deleted.items()) + " deleted")
+
+
 def _outbox_dispatch(ctx: JobContext) -> JobOutcome:
     """One dispatcher round: route new outbox events, send the due deliveries."""
     from gateway.delivery import Dispatcher
@@ -130,6 +141,7 @@ KINDS: dict[str, Kind] = {
     "erp_reconcile": Kind(NoArgs, _refresh("reconcile"), _erp_group),
     "file_drop_poll": Kind(FileDropArgs, _file_drop, _own_group),
     "audit_purge": Kind(AuditPurgeArgs, _audit_purge, _own_group),
+    "retention_purge": Kind(RetentionArgs, _retention_purge, _own_group),
     "outbox_dispatch": Kind(NoArgs, _outbox_dispatch, _own_group),
 }
 

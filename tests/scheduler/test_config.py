@@ -24,7 +24,7 @@ def job(**body: Any) -> dict[str, Any]:
 def test_the_shipped_jobs_file_is_valid() -> None:
     config = load_jobs(load_settings(REPO / "config" / "gateway.toml", environ={}))
     assert {s.kind for s in config.jobs} == {"erp_incremental", "erp_reconcile", "erp_full",
-                                             "file_drop_poll", "audit_purge",
+                                             "file_drop_poll", "audit_purge", "retention_purge",
                                              "outbox_dispatch"}
     assert all(s.misfire_grace_minutes >= 10 for s in config.jobs)
 
