@@ -18,6 +18,7 @@ local WSDL, which environment variable holds the credential), not what the partn
     address = "https://partners.globex.example/soap"   # SOAP service address (local WSDL)
     auth = { kind = "bearer", token_env = "CPEX_OUT_GLOBEX_TOKEN" }
     # auth = { kind = "basic", username = "hub", password_env = "CPEX_OUT_GLOBEX_PASSWORD" }
+    # auth = { kind = "ws_security", username = "hub", password_env = "CPEX_OUT_GLOBEX_PASSWORD" }
     signing_secret_env = "CPEX_OUT_GLOBEX_SIGNING"   # HMAC-sign REST/webhook bodies
 
 Secrets are never in the file: only the names of the environment variables that hold them.
@@ -51,8 +52,7 @@ class BearerAuth(_Strict):
         return {"Authorization": f"Bearer {_secret(environ, self.token_env)}"}
 
 
-class BasicAuth(_Strict):
-    kind: Literal["basic"]
+class _PasswordAuth(_Strict):
     username: str = Field(min_length=1)
     password_env: str = Field(min_length=1)
 
@@ -60,7 +60,18 @@ class BasicAuth(_Strict):
         return self.username, _secret(environ, self.password_env)
 
 
-OutboundAuth = Annotated[BearerAuth | BasicAuth, Field(discriminator="kind")]
+class BasicAuth(_PasswordAuth):
+    kind: Literal["basic"]
+
+
+class WsSecurityAuth(_PasswordAuth):
+    """A WS-Security UsernameToken (password as text, so use HTTPS) in each SOAP request's
+    header: what many enterprise SOAP services ask for instead of HTTP authentication."""
+
+    kind: Literal["ws_security"]
+
+
+OutboundAuth = Annotated[BearerAuth | BasicAuth | WsSecurityAuth, Field(discriminator="kind")]
 
 
 class PartnerDelivery(_Strict):
@@ -129,7 +140,7 @@ def delivery_problems(
         auth = reach.auth
         needed = {
             "auth.token_env": auth.token_env if isinstance(auth, BearerAuth) else None,
-            "auth.password_env": auth.password_env if isinstance(auth, BasicAuth) else None,
+            "auth.password_env": auth.password_env if isinstance(auth, _PasswordAuth) else None,
             "signing_secret_env": reach.signing_secret_env,
         }
         warnings += [f"{where}.{key}: environment variable {name} is not set"

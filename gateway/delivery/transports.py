@@ -28,10 +28,11 @@ from zeep import Settings as ZeepSettings
 from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault, TransportError
 from zeep.transports import Transport as ZeepTransport
+from zeep.wsse.username import UsernameToken
 
 from gateway.delivery.errors import DeliveryError
 from gateway.delivery.payload import Outgoing
-from gateway.delivery.settings import DeliverySettings
+from gateway.delivery.settings import BearerAuth, DeliverySettings, WsSecurityAuth
 from gateway.delivery.signing import SIGNATURE_HEADER, sign
 from gateway.model.envelope import ENVELOPE_TAG
 from gateway.partners.spec import PartnerSpec, SoapEndpoint
@@ -69,7 +70,11 @@ class HttpTransport:
         reach = self._settings.partner(partner.id)
         auth = reach.auth
         basic: tuple[str, str] | None = None
-        if auth is not None and auth.kind == "bearer":
+        if isinstance(auth, WsSecurityAuth):
+            raise DeliveryError("ws_security authentication is for SOAP endpoints only "
+                                f"(delivery.toml partners.{partner.id}.auth)",
+                                partner=partner.id, retryable=False)
+        if isinstance(auth, BearerAuth):
             headers.update(auth.headers(self._environ))
         elif auth is not None:
             basic = auth.credentials(self._environ)
@@ -155,15 +160,18 @@ class SoapTransport:
             wsdl = str((self._schemas_dir / wsdl).resolve())
         session = requests.Session()
         auth = self._settings.partner(partner.id).auth
-        if auth is not None and auth.kind == "bearer":
+        wsse: UsernameToken | None = None
+        if isinstance(auth, BearerAuth):
             session.headers.update(auth.headers(self._environ))
+        elif isinstance(auth, WsSecurityAuth):
+            wsse = UsernameToken(*auth.credentials(self._environ))  # type: ignore[no-untyped-call]
         elif auth is not None:
             session.auth = auth.credentials(self._environ)
         timeout = self._settings.timeout_seconds
         transport = ZeepTransport(  # type: ignore[no-untyped-call]
             session=session, timeout=timeout, operation_timeout=timeout)
         try:
-            client = Client(wsdl, transport=transport,  # type: ignore[no-untyped-call]
+            client = Client(wsdl, transport=transport, wsse=wsse,  # type: ignore[no-untyped-call]
                             settings=ZeepSettings(forbid_dtd=True, forbid_entities=True,
                                                   xml_huge_tree=False))
         except (ZeepError, OSError, requests.RequestException, etree.LxmlError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from werkzeug.serving import make_server
 
 from gateway.config import load_settings
 from gateway.delivery.rights import erase_person
+from gateway.partners.passwords import hash_password
 from gateway.partners.registry import load_partners
 from gateway.privacy import disclosures_of
 from gateway.runtime import Gateway
@@ -49,12 +51,13 @@ purposes = ["contact"]
 """
 
 
-@pytest.fixture
-def receiver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Gateway]]:
-    """The other gateway on its own SQLite file, over real HTTP; its key for us in the env."""
+@contextmanager
+def peer_gateway(tmp_path: Path, hub_file: str) -> Iterator[tuple[str, Gateway, str]]:
+    """Another gateway on its own SQLite file, over real HTTP, knowing us as partner ``hub``;
+    yields its SOAP address, itself, and an API key it issued us."""
     folder = tmp_path / "peer-partners"
     folder.mkdir()
-    (folder / "hub.toml").write_text(HUB_AT_PEER)
+    (folder / "hub.toml").write_text(hub_file)
     url = f"sqlite:///{tmp_path / 'peer.db'}"
     engine = make_engine(url)
     upgrade(engine)
@@ -62,17 +65,24 @@ def receiver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
     app = create_app(gateway=gateway)
     use_partners(app, load_partners(folder))
     token = CredentialStore(engine).issue("hub", Role.PARTNER, partner_id="hub").token
-    monkeypatch.setenv("TEST_PEER_TOKEN", token)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/soap/v1/exchange", gateway
+        yield f"http://127.0.0.1:{server.server_port}/soap/v1/exchange", gateway, token
     finally:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
         engine.dispose()
+
+
+@pytest.fixture
+def receiver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Gateway]]:
+    """The other gateway; its API key for us in the environment."""
+    with peer_gateway(tmp_path, HUB_AT_PEER) as (address, gateway, token):
+        monkeypatch.setenv("TEST_PEER_TOKEN", token)
+        yield address, gateway
 
 
 def test_profile_and_erase_over_soap(hub: Hub, receiver: tuple[str, Gateway]) -> None:
@@ -119,3 +129,29 @@ def test_soap_refusal_is_a_dead_letter_with_the_fault_code(
     [row] = hub.deliveries()
     assert row["status"] == "dead" and row["attempts"] == 1
     assert "SOAP Fault" in str(row["last_error"]) and "NotAuthorised" in str(row["last_error"])
+
+
+def test_ws_security_username_token(hub: Hub, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The peer takes only a WS-Security UsernameToken from us (no API key)."""
+    login = (f'[auth]\napi_key = false\nws_security = {{ username = "hub-ws", '
+             f'password_hash = "{hash_password("ws-secret")}" }}\n')
+    with peer_gateway(tmp_path, HUB_AT_PEER + login) as (address, peer, _token):
+        (hub.folder / "peer.toml").write_text(PEER)
+        (hub.folder / "shop.toml").unlink()
+        auth = {"kind": "ws_security", "username": "hub-ws", "password_env": "TEST_PEER_WS"}
+        hub.settings = fast_settings(timeout_seconds=5, sender="partner:hub",
+                                     partners={"peer": {"address": address, "auth": auth}})
+        monkeypatch.setenv("TEST_PEER_WS", "wrong")
+        golden = hub.save(person("1", given="Grace"))
+        hub.drain(hub.dispatcher())
+        [refused] = hub.deliveries()
+        assert refused["status"] == "dead" and "NotAuthorised" in str(refused["last_error"])
+
+        monkeypatch.setenv("TEST_PEER_WS", "ws-secret")
+        hub.save(person("1", given="Grace Brewster"))
+        hub.drain(hub.dispatcher())
+        assert [r["status"] for r in hub.deliveries()] == ["dead", "delivered"]
+        there = ProfileStore(peer.engine).find_by_identifier("partner:hub", golden)
+        assert there is not None and there.person is not None
+        assert there.person.given_name == "Grace Brewster"
