@@ -128,6 +128,7 @@ api_credential = Table(
     Column("secret_hash", String(HASH_LENGTH), nullable=False),  # sha256 of the whole key
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    Column("expires_at", UTCDateTime),  # (0008) refused from then on; NULL: until revoked
 )
 
 mapping_version = Table(
