@@ -41,6 +41,7 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    threads: int = Field(8, ge=1, le=256)  # requests served at once by ``serve``
 
 
 class XMLSettings(_Section):

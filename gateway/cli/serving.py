@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from werkzeug.serving import run_simple
+from waitress.server import create_server
 
 from gateway.cli.context import CliState, pass_state
 from gateway.erp.service import run_demo_erp
+from gateway.errors import ConfigError
 from gateway.importer import import_batch
 from gateway.mapping_watch import MappingWatcher
 from gateway.security.credentials import CredentialStore, Role
@@ -85,6 +86,15 @@ def _serve(
     host = host or settings.server.host
     port = port or settings.server.port
     app = create_app(gateway=gateway)
+    # waitress: a production WSGI server in one process, so the embedded scheduler and
+    # dispatcher threads live beside it (never inside gunicorn's forked workers). Binding
+    # before anything starts: a port in use is an error before any thread runs.
+    try:
+        server = create_server(app, host=host, port=port, threads=settings.server.threads,
+                               ident="cpex-gateway")
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                          key="server.port") from exc
     embedded = gateway.engine.dialect.name == "sqlite"
     run_jobs = embedded if with_scheduler is None else with_scheduler
     runner = start_embedded_scheduler(gateway) if run_jobs else None
@@ -97,8 +107,11 @@ def _serve(
                f"(health: http://{host}:{port}/health)")
     click.echo("press Ctrl+C to stop")
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("stopping")
     finally:
+        server.close()
         watcher.shutdown()
         if runner is not None:
             runner.shutdown()
