@@ -36,6 +36,21 @@ class AuditEntry:
     message_id: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        """As the history endpoint answers it (fields and ids only: the log holds no values)."""
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "golden_id": self.golden_id,
+            "partner": self.partner,
+            "purpose": self.purpose,
+            "fields": list(self.fields) if self.fields is not None else None,
+            "message_id": self.message_id,
+            "detail": dict(self.detail),
+        }
+
 
 def record(
     conn: Connection,
@@ -86,12 +101,16 @@ class AuditLog:
             raise store_error(f"writing audit entry '{entry.get('action')}'", exc) from exc
 
     def list(
-        self, *, golden_id: str | None = None, limit: int = 100, offset: int = 0
+        self, *, golden_id: str | None = None, golden_ids: Sequence[str] | None = None,
+        limit: int = 100, offset: int = 0,
     ) -> builtins.list[AuditEntry]:
-        """Entries, oldest first, optionally only those about one golden profile."""
+        """Entries, oldest first, optionally only those about one golden profile (or several:
+        a survivor and the ids merged into it)."""
         query = select(audit_log).order_by(audit_log.c.at, audit_log.c.id)
         if golden_id is not None:
             query = query.where(audit_log.c.golden_id == golden_id)
+        if golden_ids is not None:
+            query = query.where(audit_log.c.golden_id.in_(golden_ids))
         query = query.limit(limit).offset(offset)
         try:
             with self._engine.connect() as conn:

@@ -14,6 +14,7 @@ from gateway.web import (
     errors,
     exchange,
     health,
+    history,
     jobs,
     mappings,
     metrics,
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.register_blueprint(mappings.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(disclosures.bp)
+    app.register_blueprint(history.bp)
     app.register_blueprint(deliveries.bp)
     app.register_blueprint(privacy_rights.bp)
     app.register_blueprint(exchange.bp)

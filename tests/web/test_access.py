@@ -32,6 +32,7 @@ MATRIX = {
     "POST /api/v1/jobs/{name}/pause": (401, 403, 200),
     "POST /api/v1/jobs/{name}/resume": (401, 403, 200),
     "/api/v1/profiles/{id}/disclosures": (401, 403, 200),
+    "/api/v1/profiles/{id}/history": (401, 403, 200),
     # Profiles, review and quarantine (the ingest pipeline issue). Empty bodies: 400; a write
     # without If-Match: 428; unknown review items and quarantine entries: 404.
     "POST /api/v1/profiles": (401, 403, 400),
