@@ -3,12 +3,15 @@
 Erasure runs in one transaction: :func:`gateway.store.erasure.erase_profile` empties the golden
 profile and deletes its source records, identifiers and consents; here the person's queued
 profile deliveries are withheld (never sent), the causes in their outbox events are dropped
-(they may name a source key), and one ``erased`` event is written, from which the dispatcher
-sends an erase message to every partner that received their data.
+(they may name a source key), the quarantined raw records that hold their data are deleted
+(:func:`gateway.pipeline.quarantine.erase_quarantined`; how many goes into the erasure's audit
+row and result), and one ``erased`` event is written, from which the dispatcher sends an erase
+message to every partner that received their data.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +22,7 @@ from gateway.delivery.notices import write_erasure_event
 from gateway.delivery.records import list_deliveries
 from gateway.model import to_dict
 from gateway.model.xmlcodec import profile_to_bytes
+from gateway.pipeline.quarantine import data_subject, erase_quarantined
 from gateway.pipeline.tables import outbox_event
 from gateway.privacy import disclosures_of, partners_disclosed_to
 from gateway.store.audit import AuditLog
@@ -96,15 +100,19 @@ def erase_in_transaction(
     now: datetime | None = None,
 ) -> ErasureResult:
     """Erase on the caller's connection: the profile data, queued profile deliveries withheld,
-    the person's outbox payloads scrubbed, and one erase notice for every earlier recipient but
-    ``requested_by``. Used by the admin DELETE and by a partner's EraseProfile alike."""
+    the person's outbox payloads scrubbed, their quarantined records deleted, and one erase
+    notice for every earlier recipient but ``requested_by``. Used by the admin DELETE and by a
+    partner's EraseProfile alike."""
     now = now or datetime.now(UTC)
     notify = [p for p in partners_disclosed_to(conn, golden_id) if p != requested_by]
-    detail: dict[str, object] = {"notify_partners": notify}
+    # read who the person is before erase_profile deletes their identifiers and records
+    quarantined = erase_quarantined(conn, data_subject(conn, golden_id))
+    detail: dict[str, object] = {"notify_partners": notify, "quarantine_records": quarantined}
     if requested_by:
         detail["requested_by"] = requested_by
     result = erase_profile(conn, golden_id, actor=actor, message_id=message_id, detail=detail,
                            at=now)
+    result = dataclasses.replace(result, quarantine_records=quarantined)
     if not result.already_erased:
         conn.execute(
             update(delivery)

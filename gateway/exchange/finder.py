@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, false, select, text
 from sqlalchemy.sql.elements import TextClause
 
+from gateway.exchange.errors import BadRequestError
+from gateway.exchange.rules import QUERY_WITHOUT_CRITERIA
 from gateway.model import Profile, from_dict
 from gateway.model.envelope import ProfileRef, Query
 from gateway.store.tables import golden_profile, identifier
@@ -31,8 +33,23 @@ _ARRAY_CRITERIA: dict[str, tuple[str, str, str]] = {
 }
 
 
+def has_criteria(query: Query) -> bool:
+    """True when the query names at least one criterion (MaxResults is not one)."""
+    return any(
+        value is not None
+        for value in (query.profile_id, query.identifier, query.email, query.phone,
+                      query.family_name, query.postal_code)
+    )
+
+
 def find_profiles(conn: Connection, query: Query) -> list[Profile]:
-    """Golden profiles (with ``id``) matching every criterion of ``query``, in id order."""
+    """Golden profiles (with ``id``) matching every criterion of ``query``, in id order.
+
+    :raises BadRequestError: the query has no criterion (it would match everyone; the exchange
+        rules refuse such a query before it gets here).
+    """
+    if not has_criteria(query):
+        raise BadRequestError(QUERY_WITHOUT_CRITERIA)
     g = golden_profile.c
     statement = select(g.id, g.document).where(g.erased == false())
     if query.profile_id is not None:

@@ -42,6 +42,7 @@ from gateway.exchange.replies import (
     record_result,
     reply,
 )
+from gateway.exchange.rules import envelope_rule_issues
 from gateway.importer import import_record
 from gateway.model.envelope import (
     ENVELOPE_TAG,
@@ -113,13 +114,22 @@ class ExchangeService:
         return root
 
     def validate_envelope(self, element: Element, *, source: str) -> None:
-        """Check that ``element`` is an ``ex:Envelope`` valid against the exchange XSD."""
+        """Check that ``element`` is an ``ex:Envelope`` valid against the exchange XSD and the
+        rules XSD 1.0 cannot state (:mod:`gateway.exchange.rules`: a Query needs a criterion).
+
+        :raises SchemaValidationError: with the path (and line) of each problem.
+        """
         if element.tag != ENVELOPE_TAG:
             raise ModelError(
                 f"expected an Envelope element in namespace {CPEX_EXCHANGE_NS}",
                 path=element_path(element),
             )
-        self._gateway.schemas.validate(element, source=source, namespace=CPEX_EXCHANGE_NS)
+        entry = self._gateway.schemas.validate(
+            element, source=source, namespace=CPEX_EXCHANGE_NS
+        )
+        issues = envelope_rule_issues(element)
+        if issues:
+            raise SchemaValidationError(issues, source=source, schema=entry.path.name)
 
     def handle(self, root: Element, request: Request, *, now: datetime | None = None) -> Element:
         """The validated answer (an ``ex:Envelope`` element) to a validated request envelope."""

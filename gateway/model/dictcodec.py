@@ -130,5 +130,8 @@ def _decode_scalar(hint: Any, data: Any, path: str) -> Any:
                 raise TypeError("expected a string")
             return data
     except (ValueError, TypeError, InvalidOperation) as exc:
-        raise ModelError(f"bad value {data!r}: {exc}", path=path) from exc
+        # never the value itself (personal data): its kind and length, and the reason without it
+        reason = str(exc).replace(repr(data), "[value]").replace(str(data), "[value]")
+        shown = f"{type(data).__name__}, {len(str(data))} chars"
+        raise ModelError(f"bad value ({shown}): {reason}", path=path) from exc
     raise ModelError(f"unsupported type {hint!r}", path=path)

@@ -7,8 +7,9 @@ asked, when and by which message. Deleting the identifiers means a record sent a
 a new golden profile instead of bringing the erased one back.
 
 Kept in its own module (not :mod:`gateway.store.profiles`) so the identity-resolution work there
-is not disturbed; it only reads and writes the tables. Quarantine and outbox payloads are erased
-here too once those tables exist.
+is not disturbed; it only reads and writes the tables. Outbox payloads, queued deliveries and
+quarantined raw records are erased by the caller in the same transaction
+(:func:`gateway.delivery.rights.erase_in_transaction`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ErasureResult:
     golden_id: str
     already_erased: bool
     source_records: int  # how many source records were deleted
+    quarantine_records: int = 0  # quarantined raw records of the person deleted (delivery.rights)
 
 
 def erase_profile(

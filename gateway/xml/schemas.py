@@ -6,6 +6,13 @@ each one's ``targetNamespace`` and ``version`` attribute. lxml's ``XMLSchema`` i
 validator instead, since lxml cannot. Compiled schemas are kept per thread because a shared lxml
 ``XMLSchema`` resets its ``error_log`` on every call. Imports and includes inside a schema are
 resolved only from the registry's folder: anything else is refused.
+
+Issue messages name the element, attribute, facet or rule, the path and the line, never the
+rejected value: both validators quote it (lxml: "The value 'john@@x' is not accepted by the
+pattern ..."; xmlschema: "attribute key='...'", "duplicated value ('...',)"), and these messages
+end up in per-record errors, quarantine rows, API answers and logs. :func:`redact_values`
+replaces each quoted value with ``[redacted, N chars]``. The record itself is kept where it must
+be (the quarantine, so it can be retried); messages are not the place for it.
 """
 
 from __future__ import annotations
@@ -77,15 +84,22 @@ class _LxmlValidator:
         if self._schema.validate(node):
             return []
         root = node.getroot() if isinstance(node, etree._ElementTree) else node
-        return [
-            ValidationIssue(
-                line=e.line or None,
-                column=e.column or None,
-                path=_readable_path(root, e.path),
-                message=e.message,
+        issues = []
+        for e in self._schema.error_log:
+            element = _locate(root, e.path)
+            if e.path and not e.path.startswith("/*"):  # lxml named the steps with prefixes
+                path: str | None = _PREFIX.sub("/", e.path)
+            else:
+                path = _readable_path(root, element) if element is not None else e.path
+            issues.append(
+                ValidationIssue(
+                    line=e.line or None,
+                    column=e.column or None,
+                    path=path,
+                    message=redact_values(e.message, element),
+                )
             )
-            for e in self._schema.error_log
-        ]
+        return issues
 
 
 class _Xsd11Validator:
@@ -99,12 +113,16 @@ class _Xsd11Validator:
 
     def issues(self, node: etree._Element | etree._ElementTree) -> list[ValidationIssue]:
         root = node.getroot() if isinstance(node, etree._ElementTree) else node
+        # ``str(err)`` would print the instance (the whole record): only the reason is used
         return [
             ValidationIssue(
                 line=getattr(err.obj, "sourceline", None),
                 column=None,
                 path=err.path,
-                message=err.reason or str(err),
+                message=redact_values(
+                    err.reason or "not valid against the schema",
+                    err.obj if isinstance(err.obj, etree._Element) else None,
+                ),
             )
             for err in self._schema.iter_errors(root)
         ]
@@ -210,31 +228,113 @@ def _version_key(version: str) -> tuple[int | str, ...]:
     return tuple(int(p) if p.isdigit() else p for p in version.split("."))
 
 
-def _readable_path(root: etree._Element, xpath: str | None) -> str | None:
-    """Turn lxml's positional path (``/*/*[2]``) into local names (``/Profile/Emails/Email[2]``).
-
-    ``root`` is the element that was validated; lxml's path starts at it (``/*``), also when it
-    is a record inside a larger streamed document.
-    """
+def _locate(root: etree._Element, xpath: str | None) -> etree._Element | None:
+    """The element lxml's error path points at: ``/*/*[2]`` from the validated ``root``, or
+    ``/c:Profile/c:Emails`` with the document's prefixes from the document's root."""
     if not xpath:
         return None
-    if not xpath.startswith("/*"):  # lxml named the steps with the document's prefixes
-        return _PREFIX.sub("/", xpath)
     try:
-        found = root.xpath("." + xpath[2:]) if len(xpath) > 2 else [root]
+        if xpath.startswith("/*"):
+            found = root.xpath("." + xpath[2:]) if len(xpath) > 2 else [root]
+        else:
+            prefixes = {k: v for k, v in root.nsmap.items() if k}
+            found = root.getroottree().xpath(xpath, namespaces=prefixes)
     except etree.XPathError:
-        return xpath
+        return None
     if not found or not isinstance(found[0], etree._Element):
-        return xpath
+        return None
+    return found[0]
+
+
+def _readable_path(root: etree._Element, element: etree._Element) -> str:
+    """The path of ``element`` in local names (``/Profile/Emails/Email[2]``), from ``root``
+    (the element that was validated, also when it is a record inside a larger document)."""
     steps = []
-    element: etree._Element | None = found[0]
-    while element is not None:
-        name = etree.QName(element).localname
-        parent = element.getparent() if element is not root else None
+    current: etree._Element | None = element
+    while current is not None:
+        name = etree.QName(current).localname
+        parent = current.getparent() if current is not root else None
         if parent is not None:
-            same = [c for c in parent if c.tag == element.tag]
+            same = [c for c in parent if c.tag == current.tag]
             if len(same) > 1:
-                name += f"[{same.index(element) + 1}]"
+                name += f"[{same.index(current) + 1}]"
         steps.append(name)
-        element = parent
+        current = parent
     return "/" + "/".join(reversed(steps))
+
+
+# --- keeping rejected values out of messages --------------------------------------------------
+
+#: Where libxml2 (lxml) and xmlschema quote the value they refused. Each pattern's group
+#: ``value`` is replaced; the rest (element, attribute, facet, pattern, code list) stays.
+_QUOTED_VALUES = [
+    re.compile(p)
+    for p in (
+        # libxml2 facets: "[facet 'pattern'] The value 'x' is not accepted by the pattern '...'"
+        r"\b(?:The value|The element content|The QName value) (?P<value>'.*')(?= (?:is not "
+        r"accepted by the pattern|is not an element of the set|has a length of|is less than|is "
+        r"greater than|must be greater than|must be less than|has more digits|has more "
+        r"fractional digits|is not facet-valid|does not match the fixed value|does not resolve|"
+        r"has no corresponding|of the xsi:type))",
+        # libxml2 simple types: "Element 'BirthDate': '1990-13-45' is not a valid value of ..."
+        r"(?<=: )(?P<value>'.*')(?= is not a valid value of the )",
+        # xmlschema: "attribute key='x': ..."
+        r"\battribute [\w:{}./-]+=(?P<value>'[^']*'|\"[^\"]*\")",
+        # xmlschema: "invalid value 'x' for ..." and similar
+        r"\b(?:invalid value|invalid literal [^:]*:) (?P<value>'[^']*'|\"[^\"]*\")",
+    )
+]
+#: Identity constraints quote the whole key: "Duplicate key-sequence ['a', 'k1'] in unique ..."
+#: (libxml2), "duplicated value ('k1',) for ..." (xmlschema).
+_KEY_VALUES = [
+    re.compile(r"(?<=key-sequence )(?P<value>\[.*\])(?= (?:in|of) )"),
+    re.compile(r"(?<=duplicated value )(?P<value>\(.*\))(?= for )"),
+]
+
+
+def redact_values(message: str, element: etree._Element | None = None) -> str:
+    """``message`` with every rejected value replaced by ``[redacted, N chars]``.
+
+    Known message forms are rewritten by pattern; then, as a second guard for forms not known
+    here, any quoted text or attribute value of ``element`` (the element the issue is about)
+    that still appears quoted in the message is replaced as well.
+    """
+    for pattern in _QUOTED_VALUES:
+        message = pattern.sub(_redact_group, message)
+    for pattern in _KEY_VALUES:
+        message = pattern.sub(lambda m: _spliced(m, "[redacted key]"), message)
+    if element is not None:
+        for value in _values_of(element):
+            for quoted in (f"'{value}'", f'"{value}"'):
+                if quoted in message:
+                    message = message.replace(quoted, _placeholder(value))
+    return message
+
+
+def _redact_group(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if value[:1] in "'\"" and value[-1:] == value[:1] and len(value) >= 2:
+        value = value[1:-1]
+    return _spliced(match, _placeholder(value))
+
+
+def _spliced(match: re.Match[str], replacement: str) -> str:
+    start, end = match.span("value")
+    whole_start = match.start()
+    text = match.group(0)
+    return text[: start - whole_start] + replacement + text[end - whole_start:]
+
+
+def _placeholder(value: str) -> str:
+    return f"[redacted, {len(value)} chars]"
+
+
+def _values_of(element: etree._Element) -> list[str]:
+    """The element's own text and attribute values (raw and whitespace-collapsed), longest
+    first so a value inside another is not replaced half-way."""
+    found: set[str] = set()
+    for value in [element.text or "", *(str(v) for v in element.attrib.values())]:
+        for form in (value, value.strip(), " ".join(value.split())):
+            if form:
+                found.add(form)
+    return sorted(found, key=len, reverse=True)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from gateway.errors import PermissionDeniedError
 from gateway.exchange import ExchangeService, Request
+from gateway.exchange.errors import BadRequestError
+from gateway.exchange.finder import find_profiles
 from gateway.model import Identifier, Phone
 from gateway.model.envelope import Erase, ProfileRef, Query, envelope_from_element
 from gateway.partners.registry import PartnerRegistry
-from gateway.pipeline.tables import outbox_event
+from gateway.pipeline.rejects import raw_hash
+from gateway.pipeline.tables import outbox_event, quarantine_record
 from gateway.privacy import disclosures_of
 from gateway.runtime import Gateway
 from gateway.store.audit import AuditLog
@@ -123,3 +127,37 @@ def test_query_by_phone_and_identifier_records_each_disclosure(
     records = disclosures_of(gateway.engine, golden_id)
     assert [r.channel for r in records] == ["test", "rest"]
     assert records[1].message_id == by_key.header.message_id  # type: ignore[attr-defined]
+
+
+def test_partner_erasure_deletes_the_persons_quarantined_records(
+    gateway: Gateway, registry: PartnerRegistry
+) -> None:
+    (golden_id,) = store(gateway, registry, person("q1", granted()))
+    now = datetime.now(UTC)
+
+    def quarantined(raw: str) -> dict[str, object]:
+        return {"status": "open", "source_system": "partner:acme", "source": "message m",
+                "format": "xml", "stage": "validate", "code": "schema_invalid", "errors": [],
+                "raw": raw, "raw_hash": raw_hash(raw), "created_at": now}
+
+    with gateway.engine.begin() as conn:  # a refused re-send of the person, and someone else's
+        conn.execute(insert(quarantine_record), [
+            quarantined('<Profile><Email>q1@example.org</Email><Country>X</Country></Profile>'),
+            quarantined('<Profile><Email>zz@example.org</Email><Country>X</Country></Profile>'),
+        ])
+    answer = call(gateway, envelope(Erase((ProfileRef(profile_id=golden_id),))), "acme", registry)
+    assert answer.body.results[0].status == "erased"  # type: ignore[attr-defined]
+    with gateway.engine.connect() as conn:
+        left = conn.execute(select(quarantine_record.c.raw)).scalars().all()
+    assert left == ['<Profile><Email>zz@example.org</Email><Country>X</Country></Profile>']
+    (erasure,) = [e for e in AuditLog(gateway.engine).list(golden_id=golden_id)
+                  if e.action == "golden.erase"]
+    assert erasure.detail["quarantine_records"] == 1
+
+
+def test_a_query_without_criteria_never_reaches_the_database_as_find_all(
+    gateway: Gateway, registry: PartnerRegistry
+) -> None:
+    store(gateway, registry, person("n1", granted()))
+    with gateway.engine.connect() as conn, pytest.raises(BadRequestError, match="criterion"):
+        find_profiles(conn, Query(max_results=5))

@@ -1,8 +1,7 @@
 """The SOAP endpoint with zeep as a real client over HTTP on 127.0.0.1: every operation, faults.
 
-zeep note: it cannot choose between the branches of the exchange XSD's Query choice when the
-criteria fit several (it takes the first, which needs ProfileId), so zeep queries here always
-name a ProfileId; identifier, name, email and postcode queries are covered over REST.
+Queries by e-mail, family name and every other criterion with zeep: tests/exchange/
+test_soap_query.py (the Query type is a flat sequence now; see docs/partner-exchange.md).
 """
 
 from __future__ import annotations
