@@ -40,7 +40,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         gateway = Gateway(settings or load_settings())
         configure_logging(gateway.settings.logging)
     app = Flask("gateway", static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = gateway.settings.server.max_body_bytes
+    # One above the limit: read_body (gateway/web/body.py) must see the byte that is too many.
+    app.config["MAX_CONTENT_LENGTH"] = gateway.settings.server.max_body_bytes + 1
     app.extensions[EXTENSION] = gateway
     requestlog.init_app(app)
     errors.init_app(app)
