@@ -15,15 +15,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, and_, delete, not_, select, union
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.erp.refresh import RefreshResult
 from gateway.erp.service import refresher_for
+from gateway.privacy import DISCLOSURE_ACTION
 from gateway.runtime import Gateway
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.retention import RetentionDays, purge_expired
-from gateway.store.tables import audit_log
+from gateway.store.tables import audit_log, golden_alias, golden_profile
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ def _audit_purge(ctx: JobContext) -> JobOutcome:
     cutoff = datetime.now(UTC) - timedelta(days=ctx.args.keep_days)
     try:
         with write_transaction(ctx.gateway.engine) as conn:
-            gone = conn.execute(delete(audit_log).where(audit_log.c.at < cutoff)).rowcount
+            gone = conn.execute(delete(audit_log).where(
+                audit_log.c.at < cutoff, not_(_disclosure_still_needed()))).rowcount
     except SQLAlchemyError as exc:
         raise store_error("purging old audit rows", exc) from exc
     return JobOutcome(rows_written=int(gone), detail=f"{gone} audit rows older than "
@@ -111,6 +113,16 @@ def _retention_purge(ctx: JobContext) -> JobOutcome:
     deleted = purge_expired(ctx.gateway.engine, ctx.args.keep_days, datetime.now(UTC))
     return JobOutcome(rows_written=sum(deleted.values()),
                       detail=", ".join(f"{n} {kind}" for kind, n in deleted.items()) + " deleted")
+
+
+def _disclosure_still_needed() -> ColumnElement[bool]:
+    """A disclosure of a person who is still in the CRM base: it is how the partners that got
+    their data are found when they revoke a consent or are erased, so it outlives keep_days."""
+    live = union(
+        select(golden_profile.c.id).where(golden_profile.c.erased.is_(False)),
+        select(golden_alias.c.alias_id),
+    )
+    return and_(audit_log.c.action == DISCLOSURE_ACTION, audit_log.c.golden_id.in_(live))
 
 
 def _outbox_dispatch(ctx: JobContext) -> JobOutcome:

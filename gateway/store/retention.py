@@ -4,8 +4,9 @@ purpose, so the tables that grow with traffic stay bounded and no personal data 
 What goes, each after its own number of days (``jobs.toml`` args, defaults below):
 
 - ``outbox``: profile-change events already fanned out to partners (they name golden ids);
-- ``deliveries``: deliveries that ended delivered or withheld (dead ones stay until someone
-  replays or inspects them; the disclosure audit keeps its own, longer, retention);
+- ``deliveries``: profile deliveries that ended delivered or withheld (dead ones stay until
+  someone replays or inspects them; opt-out and erase notices stay, as the record that a partner
+  was told, so it is not told twice; the disclosure audit keeps its own retention);
 - ``inbound_messages``: acknowledgements kept for idempotency. A batch re-sent after this many
   days is processed again, and its records come out ``unchanged`` (content hashes per source);
 - ``job_runs``: run history of scheduled jobs;
@@ -53,7 +54,8 @@ def purge_expired(engine: Engine, days: RetentionDays, now: datetime) -> dict[st
 
     rules: dict[str, tuple[Table, ColumnElement[bool]]] = {
         "outbox": (outbox_event, outbox_event.c.dispatched_at < before(days.outbox)),
-        "deliveries": (delivery, delivery.c.status.in_(("delivered", "withheld"))
+        "deliveries": (delivery, (delivery.c.kind == "profile")
+                       & delivery.c.status.in_(("delivered", "withheld"))
                        & (delivery.c.finished_at < before(days.deliveries))),
         "inbound_messages": (inbound_message, (inbound_message.c.status == "done")
                              & (inbound_message.c.finished_at < before(days.inbound_messages))),
