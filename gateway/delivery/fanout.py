@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -143,8 +143,18 @@ def _routes(
         return []
     payload = event.payload or {}
     exclude = [payload["requested_by"]] if payload.get("requested_by") else []
+    exclude += _originator(payload, partners)
     return route_event(event.kind, person.profile, partners,
                        person_history(conn, event.golden_id), now, exclude=exclude)
+
+
+def _originator(payload: Mapping[str, Any], partners: Sequence[PartnerSpec]) -> list[str]:
+    """The partner whose own record caused the change: it is not sent its data back. An echo
+    teaches it nothing it did not say, and two hubs that upsert what they receive would pass
+    the same change back and forth."""
+    cause = payload.get("cause") or {}
+    system = cause.get("source_system") if isinstance(cause, Mapping) else None
+    return [p.id for p in partners if system is not None and p.system == system]
 
 
 def _row(event: Any, route: Route, settings: DeliverySettings, now: datetime) -> dict[str, Any]:
