@@ -102,6 +102,13 @@ class SchedulerRunner:
             return
         self._stopped.set()
         if self._scheduler.running:
+            # APScheduler 3 sets STOPPED before taking its job-store lock; a processing round
+            # still running then fails to remove the one-off job it just submitted
+            # (JobLookupError in its thread). Pause first, and let any round in flight finish
+            # (it holds the lock throughout; a paused scheduler starts no new round).
+            self._scheduler.pause()
+            with self._scheduler._jobstores_lock:
+                pass
             self._scheduler.shutdown(wait=wait)
 
     def wait(self, timeout: float | None = None) -> bool:
