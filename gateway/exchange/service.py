@@ -7,9 +7,11 @@ the exchange schema. In between:
 1. parse with the hardened parser and validate the request against the exchange XSD;
 2. authorise: the envelope's ``Sender`` is the partner's system and the partner may do the
    operation (else :class:`~gateway.errors.PermissionDeniedError`);
-3. do it: upsert one record at a time through :func:`gateway.importer.import_record` (a bad
-   record is rejected in its result, the others are stored); query and erase in one transaction
-   each, in which every disclosure and erasure writes its audit row;
+3. do it: upsert through the ingest pipeline like every other inbound source (the partner's
+   ``inbound.mapping``, quarantine for a bad record while the others are stored, outbox events,
+   and the message id: a batch sent again gets the stored answer and changes nothing); query
+   and erase in one transaction each, in which every disclosure and erasure writes its audit
+   row;
 4. build the answer (:mod:`gateway.exchange.replies`) and validate it before it leaves; for
    queries this happens inside the transaction, so an answer that cannot be sent leaves no
    disclosure recorded.
@@ -18,8 +20,10 @@ the exchange schema. In between:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from lxml import etree
 from sqlalchemy import Connection
@@ -31,6 +35,7 @@ from gateway.errors import (
     NotFoundError,
     PermissionDeniedError,
     SchemaValidationError,
+    ValidationIssue,
 )
 from gateway.exchange.errors import BadRequestError
 from gateway.exchange.finder import find_profiles, holds_identifier, resolve_ref
@@ -43,7 +48,6 @@ from gateway.exchange.replies import (
     reply,
 )
 from gateway.exchange.rules import envelope_rule_issues
-from gateway.importer import import_record
 from gateway.model.envelope import (
     ENVELOPE_TAG,
     HEADER,
@@ -59,15 +63,15 @@ from gateway.model.envelope import (
     envelope_from_element,
     envelope_to_element,
 )
-from gateway.model.namespaces import CPEX_EXCHANGE_NS, CPEX_PROFILE_NS
+from gateway.model.namespaces import CPEX_EXCHANGE_NS
 from gateway.model.xmlcodec import PROFILE_TAG, element_path
 from gateway.partners.spec import Operation as PartnerOperation
 from gateway.partners.spec import PartnerSpec
+from gateway.pipeline.runner import DEFAULT_MAPPING, Batch, Pipeline
 from gateway.privacy import disclose_for_any, record_disclosure
 from gateway.runtime import Gateway
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.erasure import is_erased
-from gateway.store.profiles import ProfileStore
 from gateway.xml.parser import parse_bytes
 
 log = logging.getLogger(__name__)
@@ -178,21 +182,19 @@ class ExchangeService:
 
     def _upsert(self, batch: Element, header: Header, request: Request) -> Acknowledgement:
         partner = request.partner
-        store = ProfileStore(self._gateway.engine)
-        validator = self._gateway.schemas.validator(CPEX_PROFILE_NS)
-        results: list[RecordResult] = []
-        for index, element in enumerate(batch.iterchildren(PROFILE_TAG), start=1):
-            outcome = import_record(
-                store, validator, element, index, partner.system,
-                f"message {header.message_id}", actor=f"partner:{partner.id}",
-            )
-            results.append(
-                record_result(
-                    index, ResultStatus(outcome.status), profile_id=outcome.golden_id,
-                    code=outcome.code, issues=outcome.errors,
-                )
-            )
-        log.info("upsert %s from %s: %d records", header.message_id, partner.id, len(results))
+        mapping = partner.inbound.mapping if partner.inbound is not None else None
+        pipeline = Pipeline(self._gateway, Batch(
+            source_system=partner.system,
+            source=f"message {header.message_id}",
+            message_id=header.message_id,
+            mapping=(mapping or DEFAULT_MAPPING).removesuffix(".yaml"),
+            actor=f"partner:{partner.id}",
+        ))
+        report = pipeline.run_elements(batch.iterchildren(PROFILE_TAG))
+        # The same answer whether the batch ran now or was answered from the message ledger.
+        results = [_record_result(r) for r in report.acknowledgement()["results"]]
+        log.info("upsert %s from %s: %d records%s", header.message_id, partner.id, len(results),
+                 " (sent before: stored answer)" if report.replayed else "")
         return acknowledgement(results)
 
     def _query(self, header: Header, query: Query, request: Request, now: datetime) -> Element:
@@ -279,3 +281,14 @@ def _ref_label(query: Query) -> str:
         return query.profile_id
     assert query.identifier is not None
     return f"{query.identifier.system}/{query.identifier.key}"
+
+
+def _record_result(result: Mapping[str, Any]) -> RecordResult:
+    """One result of a pipeline acknowledgement (:meth:`RecordOutcome.to_dict`) as the exchange
+    answers it."""
+    issues = [
+        ValidationIssue(e.get("line"), e.get("column"), e.get("path"), e.get("message", ""))
+        for e in result.get("errors", ())
+    ]
+    return record_result(result["index"], ResultStatus(result["status"]),
+                         profile_id=result.get("id"), code=result.get("code"), issues=issues)

@@ -8,6 +8,7 @@ partner" for everything acme owns.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from gateway.security.credentials import CredentialStore, Role
 from gateway.web.exchange import use_partners
 from tests.web.conftest import Api
 
+_MESSAGE_NUMBERS = itertools.count(1)
 GLOBEX_PASSWORD = "globex-test-password"
 
 ACME = """
@@ -156,12 +158,15 @@ def person(key: str, *consents: Consent, family: str | None = None) -> Profile:
     )
 
 
-def envelope(body: Batch | Query | Erase, *, sender: str = "partner:acme") -> bytes:
+def envelope(body: Batch | Query | Erase, *, sender: str = "partner:acme",
+             message_id: str | None = None) -> bytes:
+    """A request envelope; each gets a message id of its own (as a partner's would), unless one
+    is given (to send the same message again)."""
     operation = {Batch: Operation.UPSERT, Query: Operation.QUERY, Erase: Operation.ERASE}[
         type(body)
     ]
     header = Header(
-        message_id=f"msg-{operation}-1",
+        message_id=message_id or f"msg-{operation}-{next(_MESSAGE_NUMBERS)}",
         sender=sender,
         recipient="gateway",
         timestamp=datetime(2025, 1, 1, tzinfo=UTC),
@@ -170,8 +175,9 @@ def envelope(body: Batch | Query | Erase, *, sender: str = "partner:acme") -> by
     return envelope_to_bytes(Envelope(header, body))
 
 
-def upsert(*profiles: Profile, sender: str = "partner:acme") -> bytes:
-    return envelope(Batch(profiles), sender=sender)
+def upsert(*profiles: Profile, sender: str = "partner:acme",
+           message_id: str | None = None) -> bytes:
+    return envelope(Batch(profiles), sender=sender, message_id=message_id)
 
 
 def query(sender: str = "partner:acme", **criteria: object) -> bytes:

@@ -84,7 +84,8 @@ def test_wrong_partner_with_its_own_sender_may_query_but_not_upsert(exchange: Ex
 
 def test_upsert_acknowledges_each_record(exchange: Exchange) -> None:
     foreign = dataclasses.replace(person("x1"), identifiers=person("x1").identifiers[1:])
-    response = post(exchange, upsert(person("u1"), foreign, person("u3")))
+    response = post(exchange, upsert(person("u1"), foreign, person("u3"),
+                                     message_id="msg-upsert-1"))
     assert response.status_code == 200 and response.mimetype == "application/xml"
     answer = answer_of(exchange, response)
     results = answer.body.results  # type: ignore[attr-defined]
@@ -93,6 +94,20 @@ def test_upsert_acknowledges_each_record(exchange: Exchange) -> None:
     assert "partner:acme" in results[1].errors[0].message
     assert answer.header.correlation_id == "msg-upsert-1"  # type: ignore[attr-defined]
     assert ProfileStore(exchange.api.gateway.engine).count() == 2
+
+
+def test_a_message_sent_again_gets_the_same_answer_and_changes_nothing(
+        exchange: Exchange) -> None:
+    store = ProfileStore(exchange.api.gateway.engine)
+    first = answer_of(exchange, post(exchange, upsert(person("r1"), message_id="m-42")))
+    [created] = first.body.results  # type: ignore[attr-defined]
+    renamed = person("r1", family="Changed")
+    again = answer_of(exchange, post(exchange, upsert(renamed, message_id="m-42")))
+    assert again.body.results == first.body.results  # type: ignore[attr-defined]
+    assert store.get(created.profile_id).person.family_name != "Changed"  # type: ignore[union-attr]
+    fresh = answer_of(exchange, post(exchange, upsert(renamed, message_id="m-43")))
+    assert [r.status for r in fresh.body.results] == ["updated"]  # type: ignore[attr-defined]
+    assert store.get(created.profile_id).person.family_name == "Changed"  # type: ignore[union-attr]
 
 
 # --- query and disclosure -------------------------------------------------------------------------
