@@ -3,9 +3,8 @@
 :func:`import_batch` (the demo, the file-drop job) imports a whole file as
 :func:`gateway.pipeline.files.import_file` with ``reprocess``: these callers keep their own
 ledger of files, so the message-id ledger is left out and every record is seen (each is
-``unchanged`` when its content is). :func:`import_record` stores one record of a partner's
-message (SubmitProfiles, REST upsert) by the same rules: validated, decoded, resolved, stored
-with its outbox event, or quarantined.
+``unchanged`` when its content is). Partner messages (SubmitProfiles, REST upsert) run through
+:class:`gateway.pipeline.runner.Pipeline` directly (gateway/exchange/service.py).
 """
 
 from __future__ import annotations
@@ -13,16 +12,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from lxml import etree
-
 from gateway.pipeline.files import ImportSourceError, import_file, read_header
 from gateway.pipeline.outcome import BatchReport, RecordOutcome
-from gateway.pipeline.rejects import Origin
-from gateway.pipeline.runner import ChunkWriter
-from gateway.pipeline.stages import RecordDecoder
 from gateway.runtime import Gateway
-from gateway.store.profiles import ProfileStore
-from gateway.xml.schemas import Validator
 
 ImportReport = BatchReport
 
@@ -31,7 +23,6 @@ __all__ = [
     "ImportSourceError",
     "RecordOutcome",
     "import_batch",
-    "import_record",
     "read_sender",
 ]
 
@@ -53,26 +44,3 @@ def import_batch(
         gateway, path, source_system=source_system, reprocess=True, on_record=on_record
     )
 
-
-def import_record(
-    store: ProfileStore,
-    validator: Validator,
-    element: etree._Element,
-    index: int,
-    source_system: str,
-    source: str,
-    *,
-    actor: str = "import",
-) -> RecordOutcome:
-    """Validate, decode and store one Profile record in its own transaction; every failure is
-    a rejected outcome (and a quarantine entry)."""
-    decoder = RecordDecoder(
-        source_system=source_system,
-        actor=actor,
-        mapping=None,
-        validator=validator,
-        profile_validator=validator,
-    )
-    writer = ChunkWriter(store, Origin(source_system, source, None, None))
-    (outcome,) = writer.write([decoder.element(element, index)])
-    return outcome
