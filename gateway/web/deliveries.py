@@ -23,6 +23,7 @@ bp = Blueprint("deliveries", __name__, url_prefix="/api/v1/deliveries")
 @bp.get("")
 @access(Access.ADMIN)
 def list_items() -> Response:
+    """Outbound deliveries, newest first; ``status``, ``partner`` and ``limit`` narrow the list."""
     args = request.args
     limit = args.get("limit", "100")
     if not limit.isdigit() or not 1 <= int(limit) <= 1000:
@@ -39,12 +40,14 @@ def list_items() -> Response:
 @bp.get("/<int:delivery_id>")
 @access(Access.ADMIN)
 def show(delivery_id: int) -> Response:
+    """One delivery: partner, kind, status, attempts, last error, fields sent."""
     return jsonify(get_delivery(gateway_of(current_app).engine, delivery_id).to_dict())
 
 
 @bp.post("/<int:delivery_id>/retry")
 @access(Access.ADMIN)
 def retry(delivery_id: int) -> Response:
+    """Send a dead delivery again, same message id (the partner may have it already)."""
     engine = gateway_of(current_app).engine
     return jsonify(retry_delivery(engine, delivery_id, datetime.now(UTC)).to_dict())
 
@@ -52,6 +55,7 @@ def retry(delivery_id: int) -> Response:
 @bp.post("/<int:delivery_id>/replay")
 @access(Access.ADMIN)
 def replay(delivery_id: int) -> tuple[Response, int]:
+    """Send a delivery again as a new message (new message id), e.g. after the partner lost it."""
     engine = gateway_of(current_app).engine
     return jsonify(replay_delivery(engine, delivery_id, datetime.now(UTC)).to_dict()), 201
 

@@ -19,6 +19,7 @@ bp = Blueprint("disclosures", __name__, url_prefix="/api/v1/profiles")
 @bp.get("/<golden_id>/disclosures")
 @access(Access.ADMIN)
 def list_disclosures(golden_id: str) -> Response:
+    """Who received this person's data, what and when, from the disclosure audit."""
     engine = gateway_of(current_app).engine
     records = disclosures_of(engine, golden_id)
     if not records:

@@ -94,6 +94,7 @@ bp.record_once(register)
 @bp.post("/cpex/v1/exchange")
 @access(Access.PARTNER)
 def exchange() -> Response:
+    """A partner's CPEX envelope over REST (upsert, query or erase), answered with one."""
     parts = exchange_parts(current_app)
     principal = current_principal()
     partner = admit_key_holder(parts, principal.partner_id if principal else None)

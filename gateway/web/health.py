@@ -16,6 +16,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/health")
 @access(Access.PUBLIC)
 def health() -> tuple[Response, int]:
+    """Database reachable and schema up to date (503 otherwise); no credentials needed."""
     gateway = gateway_of(current_app)
     expected = head_revision()
     try:

@@ -25,12 +25,14 @@ def _service() -> JobsService:
 @bp.get("")
 @access(Access.ADMIN)
 def list_jobs() -> Response:
+    """Configured jobs with trigger, paused flag, next run and last run."""
     return jsonify({"items": _service().overview()})
 
 
 @bp.get("/<name>/runs")
 @access(Access.ADMIN)
 def job_runs(name: str) -> Response:
+    """Run history of one job, newest first (``limit``)."""
     raw = request.args.get("limit", "50")
     limit = int(raw) if raw.isdigit() and 1 <= int(raw) <= 500 else 50
     return jsonify({"job": name, "items": [r.to_dict() for r in _service().runs(name, limit)]})
@@ -39,6 +41,7 @@ def job_runs(name: str) -> Response:
 @bp.post("/<name>/run")
 @access(Access.ADMIN)
 def run_job(name: str) -> tuple[Response, int]:
+    """Queue a manual run of the job for the scheduler (202 with the run id)."""
     run = _service().queue(name)
     return jsonify({"queued": run.to_dict(), "href": f"/api/v1/jobs/{name}/runs"}), 202
 
@@ -46,6 +49,7 @@ def run_job(name: str) -> tuple[Response, int]:
 @bp.post("/<name>/pause")
 @access(Access.ADMIN)
 def pause_job(name: str) -> Response:
+    """Pause the job: scheduled slots are skipped until it is resumed."""
     _service().pause(name)
     return jsonify({"job": name, "paused": True})
 
@@ -53,5 +57,6 @@ def pause_job(name: str) -> Response:
 @bp.post("/<name>/resume")
 @access(Access.ADMIN)
 def resume_job(name: str) -> Response:
+    """Resume a paused job."""
     _service().resume(name)
     return jsonify({"job": name, "paused": False})

@@ -44,6 +44,7 @@ def _version_summary(v: MappingVersion) -> dict[str, Any]:
 @bp.get("")
 @access(Access.ADMIN)
 def list_mappings() -> Response:
+    """Loaded mapping files with their status and latest saved version."""
     admin = _admin()
     items = []
     for compiled in admin.mappings:
@@ -63,6 +64,7 @@ def list_mappings() -> Response:
 @bp.get("/<name>")
 @access(Access.ADMIN)
 def get_mapping(name: str) -> Response:
+    """One mapping file's text and its check result."""
     admin = _admin()
     text = admin.mappings.text(name)
     latest = admin.history.latest(name)
@@ -81,6 +83,7 @@ def save_mapping(name: str) -> Response:
 @bp.post("/reload")
 @access(Access.ADMIN)
 def reload_mappings() -> Response:
+    """Re-read the mapping files now (invalid ones keep their last good version)."""
     report = _admin().sync_from_disk()
     return jsonify({
         "recorded": [{"name": v.name, **_version_summary(v)} for v in report.recorded],
@@ -106,6 +109,7 @@ def preview_mapping(name: str) -> Response:
 @bp.get("/<name>/history")
 @access(Access.ADMIN)
 def mapping_history(name: str) -> Response:
+    """Saved versions of a mapping, newest first."""
     versions = _admin().history.list(name)
     return jsonify({"name": name, "versions": [_version_summary(v) for v in versions]})
 
@@ -113,6 +117,7 @@ def mapping_history(name: str) -> Response:
 @bp.get("/<name>/history/<int:version>")
 @access(Access.ADMIN)
 def mapping_version(name: str, version: int) -> Response:
+    """One saved version of a mapping, with its diff to the one before."""
     v = _admin().history.get(name, version)
     return jsonify({"name": name, **_version_summary(v), "text": v.text, "diff": v.diff})
 

@@ -99,6 +99,22 @@ DETAILS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "jobs.run_job": {"success": "202"},
+    "deliveries.retry": {"responses": {"409": _ERROR}},
+    "deliveries.replay": {"success": "201", "responses": {"409": _ERROR}},
+    "exchange.exchange": {
+        "requestBody": {"required": True, "content": _XML},
+        "responses": {"413": _ERROR, "422": _ERROR, "429": _ERROR},
+    },
+    "soap.call": {"requestBody": {"required": True, "content": {"text/xml": {"schema": {
+        "type": "string"}}}}, "responses": {"500": {"description": "a SOAP 1.1 Fault"}}},
+    "mappings.save_mapping": {"responses": {"422": _ERROR}},
+    "mappings.rollback_mapping": {"responses": {"422": _ERROR}},
+    "health.health": {"responses": {"503": {"description": "database unreachable or its "
+                                            "schema out of date"}}},
+    "metrics.metrics": {"responses": {"200": {"description": "Prometheus text format",
+                                              "content": {"text/plain": {"schema": {
+                                                  "type": "string"}}}}}},
     "review.approve": {"responses": {"409": _ERROR}},
     "review.reject": {"responses": {"409": _ERROR}},
     "quarantine.retry": {"responses": {"409": _ERROR}},
@@ -182,7 +198,8 @@ def _operation(endpoint: str, rule: str, view: Any) -> dict[str, Any]:
         }
         for converter, name in _PARAM.findall(rule)
     ] + list(extra.get("parameters", ()))
-    responses: dict[str, Any] = {"200": {"description": "success"}, "400": _ERROR}
+    success = extra.get("success", "200")
+    responses: dict[str, Any] = {success: {"description": "success"}, "400": _ERROR}
     rule_kind = rule_of(view)
     if rule_kind is not Access.PUBLIC:
         responses.update({"401": _ERROR, "403": _ERROR})

@@ -51,6 +51,7 @@ def list_entries() -> Response:
 @bp.get("/<int:entry_id>")
 @access(Access.ADMIN)
 def get_entry(entry_id: int) -> Response:
+    """One refused record: raw record, stage, errors."""
     return jsonify(_quarantine().get(entry_id).to_dict())
 
 
@@ -65,5 +66,6 @@ def retry(entry_id: int) -> Response:
 @bp.post("/<int:entry_id>/discard")
 @access(Access.ADMIN)
 def discard(entry_id: int) -> Response:
+    """Give up on a refused record (kept as discarded until retention removes it)."""
     _quarantine().discard(entry_id, actor=actor())
     return jsonify({"entry": entry_id, "status": "discarded"})

@@ -50,6 +50,7 @@ def list_items() -> Response:
 @bp.get("/<int:item_id>")
 @access(Access.ADMIN)
 def get_item(item_id: int) -> Response:
+    """One review item: both candidates and the score details."""
     return jsonify(_item(_queue().get(item_id)))
 
 

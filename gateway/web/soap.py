@@ -80,6 +80,7 @@ def schema() -> Response:
 @bp.post("/exchange")
 @access(Access.PUBLIC)  # checked inside: failures must be Faults (module doc)
 def call() -> Response:
+    """A SOAP 1.1 call of the exchange (SubmitProfiles, GetProfile, QueryProfiles, EraseProfile)."""
     try:
         return _call()
     except GatewayError as error:

@@ -69,7 +69,8 @@ JOB = "audit-purge"  # a job of config/jobs.toml
 
 def _stored_id(engine: Engine) -> str:
     profile = Profile(identifiers=(Identifier("crm", "1"),), person=Person(family_name="Dupont"))
-    return ProfileStore(engine).save_source_profile(profile, source_system="crm", raw="<x/>").golden_id
+    saved = ProfileStore(engine).save_source_profile(profile, source_system="crm", raw="<x/>")
+    return saved.golden_id
 
 
 def _template(rule: str) -> str:
@@ -118,7 +119,7 @@ def test_keys_are_stored_only_as_hashes(api: Api, migrated_engine: Engine) -> No
     with migrated_engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT key_id, secret_hash FROM api_credential").all()
     assert len(rows) == 2
-    for key_id, secret_hash in rows:
+    for _key_id, secret_hash in rows:
         assert len(secret_hash) == 64
         assert api.admin_key not in secret_hash and api.partner_key not in secret_hash
 
@@ -134,3 +135,15 @@ def test_profile_read_and_listing(api: Api, migrated_engine: Engine) -> None:
     assert bad.status_code == 400 and "'limit'" in bad.json["error"]["message"]
     missing = api.client.get("/api/v1/profiles/gp_nope", headers=api.headers("admin"))
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+
+
+def test_openapi_states_the_success_status_each_endpoint_answers(api: Api) -> None:
+    """The admin column of the matrix is what the endpoints really answered: every 2xx there is
+    the success status the OpenAPI description states."""
+    paths = api.client.get("/api/v1/openapi.json").json["paths"]
+    for key, (_, _, admin) in MATRIX.items():
+        method, _, template = key.rpartition(" ")
+        if 200 <= admin < 300:
+            path = template.replace("{id}", "{golden_id}")
+            responses = paths[path][(method or "GET").lower()]["responses"]
+            assert str(admin) in responses, key
