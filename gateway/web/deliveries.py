@@ -13,9 +13,9 @@ from gateway.delivery import (
     replay_delivery,
     retry_delivery,
 )
-from gateway.exchange.errors import BadRequestError
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
+from gateway.web.requests import BadRequestError, paging
 
 bp = Blueprint("deliveries", __name__, url_prefix="/api/v1/deliveries")
 
@@ -23,18 +23,18 @@ bp = Blueprint("deliveries", __name__, url_prefix="/api/v1/deliveries")
 @bp.get("")
 @access(Access.ADMIN)
 def list_items() -> Response:
-    """Outbound deliveries, newest first; ``status``, ``partner`` and ``limit`` narrow the list."""
+    """Outbound deliveries, newest first; ``status``, ``partner`` and ``profile`` narrow the list,
+    ``limit`` and ``offset`` page it."""
     args = request.args
-    limit = args.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        raise BadRequestError("'limit' must be a whole number from 1 to 1000")
+    limit, offset = paging()
     try:
         items = list_deliveries(gateway_of(current_app).engine, status=args.get("status"),
                                 partner=args.get("partner"), golden_id=args.get("profile"),
-                                limit=int(limit))
+                                limit=limit, offset=offset)
     except ValueError as exc:
-        raise BadRequestError(str(exc)) from exc
-    return jsonify({"count": len(items), "items": [d.to_dict() for d in items]})
+        raise BadRequestError(str(exc), path="status") from exc
+    return jsonify({"count": len(items), "limit": limit, "offset": offset,
+                    "items": [d.to_dict() for d in items]})
 
 
 @bp.get("/<int:delivery_id>")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
+from gateway.web.requests import int_arg
 
 if TYPE_CHECKING:
     from scheduler.service import JobsService
@@ -33,8 +34,7 @@ def list_jobs() -> Response:
 @access(Access.ADMIN)
 def job_runs(name: str) -> Response:
     """Run history of one job, newest first (``limit``)."""
-    raw = request.args.get("limit", "50")
-    limit = int(raw) if raw.isdigit() and 1 <= int(raw) <= 500 else 50
+    limit = int_arg("limit", 50, 1, 500)
     return jsonify({"job": name, "items": [r.to_dict() for r in _service().runs(name, limit)]})
 
 
