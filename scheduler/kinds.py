@@ -9,10 +9,12 @@ because they move the same cursors.
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, delete, not_, select, union
@@ -25,6 +27,9 @@ from gateway.runtime import Gateway
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.retention import RetentionDays, purge_expired
 from gateway.store.tables import audit_log, golden_alias, golden_profile
+
+if TYPE_CHECKING:
+    from gateway.delivery import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -127,18 +132,38 @@ def _disclosure_still_needed() -> ColumnElement[bool]:
 
 def _outbox_dispatch(ctx: JobContext) -> JobOutcome:
     """One dispatcher round: route new outbox events, send the due deliveries."""
-    from gateway.delivery import Dispatcher
-
-    dispatcher = Dispatcher(ctx.gateway)
-    try:
-        done = dispatcher.run_once()
-    finally:
-        dispatcher.close()
+    done = _dispatcher_of(ctx.gateway).run_once()
     sent = done.sent
     return JobOutcome(done.fanned_out.events, sent.delivered, sent.dead,
                       f"{done.fanned_out.deliveries} deliveries queued, {sent.delivered} "
                       f"delivered, {sent.retrying} to retry, {sent.dead} dead, "
                       f"{sent.withheld} withheld")
+
+
+# One dispatcher per gateway, kept between rounds (every few seconds): it holds the partner
+# registry, HTTP sessions and zeep clients, whose WSDLs would otherwise be parsed every round.
+_dispatchers: dict[int, tuple[weakref.ref[Gateway], Dispatcher]] = {}
+_dispatchers_lock = threading.Lock()
+
+
+def _dispatcher_of(gateway: Gateway) -> Dispatcher:
+    from gateway.delivery import Dispatcher
+
+    with _dispatchers_lock:
+        found = _dispatchers.get(id(gateway))
+        if found is not None and found[0]() is gateway:
+            return found[1]
+        dispatcher = Dispatcher(gateway)
+        _dispatchers[id(gateway)] = (weakref.ref(gateway), dispatcher)
+        weakref.finalize(gateway, _forget, id(gateway), dispatcher)
+        return dispatcher
+
+
+def _forget(key: int, dispatcher: Dispatcher) -> None:
+    with _dispatchers_lock:
+        if key in _dispatchers and _dispatchers[key][1] is dispatcher:
+            del _dispatchers[key]
+    dispatcher.close()
 
 
 def _file_drop(ctx: JobContext) -> JobOutcome:
