@@ -46,3 +46,11 @@ class MappingWatcher:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             self.check_once()
+
+
+def watch_mappings(admin: MappingAdmin) -> MappingWatcher:
+    """For every long-running process (serve, gunicorn workers, scheduler, dispatcher): a mapping
+    saved through another process's API, or edited on disk, runs here within seconds too."""
+    watcher = MappingWatcher(admin)
+    watcher.check_once()  # the files as found, before the first record
+    return watcher.start()

@@ -17,6 +17,7 @@ from gateway.delivery import (
     retry_delivery,
 )
 from gateway.delivery.records import STATUSES
+from gateway.mapping_watch import watch_mappings
 from gateway.store.migrate import ensure_up_to_date
 
 
@@ -37,6 +38,7 @@ def dispatcher_command(state: CliState, once: bool, max_seconds: float | None,
     gateway = state.use_configured_logging()
     ensure_up_to_date(gateway.engine)
     dispatcher = Dispatcher(gateway)
+    watcher = None if once else watch_mappings(gateway.mapping_admin)
     try:
         if once:
             done = dispatcher.run_once()
@@ -57,6 +59,8 @@ def dispatcher_command(state: CliState, once: bool, max_seconds: float | None,
         click.echo("dispatcher stopped")
     finally:
         dispatcher.close()
+        if watcher is not None:
+            watcher.shutdown()
 
 
 @click.group()

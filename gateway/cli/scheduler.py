@@ -9,6 +9,7 @@ import click
 
 from gateway.cli.context import CliState, pass_state
 from gateway.erp.service import refresher_for
+from gateway.mapping_watch import watch_mappings
 from gateway.store.migrate import ensure_up_to_date
 
 
@@ -24,6 +25,7 @@ def scheduler_command(state: CliState) -> None:
     ensure_up_to_date(gateway.engine)
     config = load_jobs(gateway.settings)
     runner = SchedulerRunner(gateway, config)
+    watcher = watch_mappings(gateway.mapping_admin)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         runner.shutdown(wait=False)
@@ -37,6 +39,7 @@ def scheduler_command(state: CliState) -> None:
     while not runner.wait(timeout=1.0):
         pass
     runner.shutdown(wait=True)
+    watcher.shutdown()
     click.echo("scheduler stopped")
 
 

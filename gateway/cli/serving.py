@@ -11,7 +11,7 @@ from gateway.cli.context import CliState, pass_state
 from gateway.erp.service import run_demo_erp
 from gateway.errors import ConfigError
 from gateway.importer import import_batch
-from gateway.mapping_watch import MappingWatcher
+from gateway.mapping_watch import watch_mappings
 from gateway.security.credentials import CredentialStore, Role
 from gateway.store.migrate import ensure_up_to_date, upgrade
 from gateway.web import create_app
@@ -98,9 +98,7 @@ def _serve(
     embedded = gateway.engine.dialect.name == "sqlite"
     run_jobs = embedded if with_scheduler is None else with_scheduler
     runner = start_embedded_scheduler(gateway) if run_jobs else None
-    watcher = MappingWatcher(gateway.mapping_admin)
-    watcher.check_once()  # record the files as found, before the first request
-    watcher.start()
+    watcher = watch_mappings(gateway.mapping_admin)
     if runner is not None:
         click.echo(f"scheduler: {len(runner.config.jobs)} jobs from config/jobs.toml")
     click.echo(f"CPEX Gateway listening on http://{host}:{port}/  "

@@ -261,7 +261,8 @@ job_run = Table(
     Column("slot", UTCDateTime),  # scheduled time; NULL for a run asked for by hand
     Column("attempt", Integer, nullable=False),
     Column("trigger", String(16), nullable=False),  # schedule | manual | retry
-    Column("status", String(16), nullable=False),  # queued|running|succeeded|failed|skipped|abandoned
+    # queued | running | succeeded | failed | skipped | abandoned
+    Column("status", String(16), nullable=False),
     Column("runner", String(200)),  # host:pid of the process that ran it
     Column("queued_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),

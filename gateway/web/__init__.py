@@ -6,6 +6,7 @@ from flask import Flask
 
 from gateway.config import Settings, load_settings
 from gateway.log_setup import configure_logging
+from gateway.mapping_watch import watch_mappings
 from gateway.runtime import Gateway
 from gateway.web import (
     access,
@@ -34,11 +35,13 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     """Build the app. Starts no scheduler and opens no connection until a request needs one.
 
     Without a gateway (``gunicorn 'gateway.web:create_app()'``) it also sets up logging from the
-    settings; a caller that passes its gateway has set up logging itself.
+    settings and watches the mapping files (a save through another worker runs here too); a
+    caller that passes its gateway does both itself.
     """
     if gateway is None:
         gateway = Gateway(settings or load_settings())
         configure_logging(gateway.settings.logging)
+        watch_mappings(gateway.mapping_admin)
     app = Flask("gateway", static_folder=None)
     # One above the limit: read_body (gateway/web/body.py) must see the byte that is too many.
     app.config["MAX_CONTENT_LENGTH"] = gateway.settings.server.max_body_bytes + 1
