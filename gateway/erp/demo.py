@@ -277,13 +277,19 @@ def change_demo_erp(path: Path, *, at: datetime | None = None, delete_one: bool 
     return DemoChanges(buyer, paid[1] if paid else None, held, deleted)
 
 
+# The demo ERP's credit codes, as mappings/codes/erp-credit-status.csv translates them.
+DEMO_CREDIT_CODES = {"OK": "good", "WATCH": "watch", "HOLD": "hold", "BLOCK": "blocked"}
+DEMO_MAPPING = "erp-customers-sql.yaml"
+
+
 def demo_erp_options(path: Path) -> dict[str, object]:
-    """The ``[erp]`` section that reads the demo ERP (what ``config/erp.toml`` ships with)."""
+    """The ``[erp]`` section that reads the demo ERP (what ``config/erp.toml`` ships with):
+    records mapped by ``mappings/erp-customers-sql.yaml``."""
     return {
         "connector": "erp_sql",
         "source_system": "erp",
         "url": f"sqlite:///{path}",
-        "credit_codes": {"OK": "good", "WATCH": "watch", "HOLD": "hold", "BLOCK": "blocked"},
+        "mapping": DEMO_MAPPING,
         "customers": {
             "table": "customers", "key": "customer_no", "modified": "modified_at",
             "credit_status": "credit_status", "currency": "currency",

@@ -85,6 +85,9 @@ def erp_settings_from(data: Mapping[str, Any], *, file: str, base_dir: Path) -> 
     if mapping is not None and not isinstance(mapping, str):
         raise ConfigError("must be a file name", file=file, key="erp.mapping")
     codes = _credit_codes(section.get("credit_codes", {}), file)
+    if mapping is not None and codes:
+        raise ConfigError("not used when erp.mapping names a mapping file: translate credit "
+                          "codes with the mapping's code list", file=file, key="erp.credit_codes")
     rest = {k: v for k, v in section.items() if k not in _GATEWAY_KEYS}
     try:
         options = cls.Options.model_validate(rest)

@@ -28,7 +28,8 @@ def test_rows_sharing_a_timestamp_are_read_once_across_page_boundaries(erp_path:
     with engine.begin() as conn:
         conn.execute(text("UPDATE customers SET modified_at = '2030-05-05 10:00:00.000000'"))
     engine.dispose()
-    source = erp_settings(erp_path, batch_size=3, orders=None, invoices=None).open()
+    source = erp_settings(erp_path, batch_size=3, round_size=3, orders=None,
+                           invoices=None).open()
     try:
         batches = list(itertools.islice(source.changes({}), 100))  # bounded: 40 / 3 = 14 pages
         keys = [r.key for b in batches for r in b.records]
@@ -148,7 +149,8 @@ def test_a_postgresql_erp_full_and_incremental_match_the_erp(
     try:
         upgrade(crm)
         _copy_erp_to_postgres(path, pg_url)
-        erp = erp_settings(path, url=pg_url, batch_size=batch_size, full_batch_size=7)
+        erp = erp_settings(path, url=pg_url, batch_size=batch_size, round_size=batch_size,
+                           full_batch_size=7, full_chunk_size=batch_size * 4)
         refresher = ErpRefresher(crm, erp.open(), ColumnSummaryMapper(erp.credit_codes))
         try:
             full = refresher.full()

@@ -9,13 +9,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from gateway.erp.demo import create_demo_erp, demo_erp_options
+from gateway.erp.demo import DEMO_CREDIT_CODES, create_demo_erp, demo_erp_options
 from gateway.erp.refresh import ColumnSummaryMapper, ErpRefresher
 from gateway.erp.settings import ErpSettings, erp_settings_from
 
 
 def erp_settings(path: Path, **overrides: Any) -> ErpSettings:
+    """The demo ERP's settings with the explicit column mapping (``credit_codes``) instead of
+    the mapping file it ships with; ``overrides`` replace keys of ``[erp]``."""
     options = demo_erp_options(path)
+    del options["mapping"]
+    options["credit_codes"] = dict(DEMO_CREDIT_CODES)
     options.update(overrides)
     return erp_settings_from({"version": 1, "erp": options}, file="test", base_dir=path.parent)
 

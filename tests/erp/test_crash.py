@@ -25,7 +25,7 @@ CHILD = textwrap.dedent("""
     from tests.erp.conftest import erp_settings
 
     db_url, erp_path = sys.argv[1], Path(sys.argv[2])
-    erp = erp_settings(erp_path, batch_size=5)
+    erp = erp_settings(erp_path, batch_size=5, round_size=5)
     plain = ColumnSummaryMapper(erp.credit_codes)
 
     def slow(record, as_of):  # slow enough for the parent to kill us mid-way
