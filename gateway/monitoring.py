@@ -20,6 +20,7 @@ from gateway.pipeline.tables import inbound_message, outbox_event, quarantine_re
 from gateway.store.engine import store_error
 from gateway.store.tables import (
     delivery,
+    dropped_file,
     erp_customer,
     golden_profile,
     job_run,
@@ -87,6 +88,12 @@ def _figures(conn: Connection, now: datetime) -> Iterator[Gauge]:
     yield Gauge("erp_snapshot_age_seconds",
                 "Time since the newest extraction in the ERP snapshot.", ("source_system",),
                 [((r[0],), _age(now, r[2])) for r in rows])
+
+    rows = conn.execute(select(dropped_file.c.inbox, dropped_file.c.status, func.count())
+                        .group_by(dropped_file.c.inbox, dropped_file.c.status)).all()
+    yield Gauge("dropped_files", "Files taken from drop inboxes, by inbox (job) and status "
+                "(failed: in failed/ with a report).", ("inbox", "status"),
+                [((r[0], r[1]), float(r[2])) for r in rows])
 
     yield from _jobs(conn)
 

@@ -1,9 +1,11 @@
 """The ``file_drop_poll`` job: take each complete file from an inbox once, import it as one unit.
 
 The ledger (``dropped_file``, unique on inbox + name + content hash) is written *before* the file
-is processed: a second copy of a file already taken is moved to ``archive/`` with a report saying
-so, and never imported again. A file whose ledger row is still ``processing`` was interrupted by
-a crash and is processed again (imports are idempotent: unchanged records write nothing).
+is processed: a second copy of a file already imported is moved to ``archive/`` with a report
+saying so, and never imported again. A file whose ledger row is still ``processing`` was
+interrupted by a crash, and one that went to ``failed/`` may be dropped again once its cause is
+fixed (a mapping, the job's args): both are processed again (imports are idempotent: unchanged
+records write nothing).
 
 One unit means one report and one destination per file: ``archive/`` when every record was
 stored, ``failed/`` when the file could not be read or any record was rejected (the report lists
@@ -23,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from connectors.base import DroppedFile, FileInbox, connector_class
 from gateway.errors import GatewayError
-from gateway.importer import import_batch
+from gateway.importer import ImportSourceError, import_batch
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.profiles import ProfileStore
 from gateway.store.tables import dropped_file
@@ -49,7 +51,8 @@ def poll_inbox(ctx: JobContext) -> JobOutcome:
         report = _process(ctx, dropped)
         read += report["records"]
         written += report["stored"]
-        rejected += report["rejected"]
+        # a file that could not be read at all counts as one rejected unit, so the run shows it
+        rejected += report["rejected"] or (report["status"] == "failed")
         ok = report["status"] == "archived"
         moved = inbox.archive(dropped, report) if ok else inbox.fail(dropped, report)
         _settle(ctx, ledger_id, report, moved)
@@ -66,7 +69,11 @@ def _take(ctx: JobContext, dropped: DroppedFile) -> int | None:
                 d.inbox == ctx.job, d.name == dropped.name,
                 d.content_hash == dropped.content_hash)).first()
             if found is not None:
-                return int(found.id) if found.status == "processing" else None
+                if found.status == "archived":
+                    return None
+                conn.execute(update(dropped_file).where(d.id == found.id).values(
+                    status="processing", received_at=datetime.now(UTC), finished_at=None))
+                return int(found.id)
             key = conn.execute(insert(dropped_file).values(
                 inbox=ctx.job, name=dropped.name, content_hash=dropped.content_hash,
                 size=dropped.size, status="processing", received_at=datetime.now(UTC),
@@ -92,6 +99,11 @@ def _process(ctx: JobContext, dropped: DroppedFile) -> dict[str, Any]:
                                  "errors": [str(e) for e in o.errors]} for o in result.rejected]
         else:
             _import_csv(ctx, dropped, report)
+    except ImportSourceError:
+        report["errors"].append({"file": "no source system: the envelope header has no Sender; "
+                                         "set source_system in the job's args (jobs.toml)"})
+        report["status"] = "failed"
+        return report
     except GatewayError as exc:
         report["errors"].append({"file": exc.message})
         report["status"] = "failed"
