@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, delete, not_, select, union
+from sqlalchemy import ColumnElement, and_, delete, func, not_, select, union
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.erp.refresh import RefreshResult
@@ -26,7 +26,7 @@ from gateway.privacy import DISCLOSURE_ACTION
 from gateway.runtime import Gateway
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.retention import RetentionDays, purge_expired
-from gateway.store.tables import audit_log, golden_alias, golden_profile
+from gateway.store.tables import audit_log, golden_alias, golden_profile, job_run
 
 if TYPE_CHECKING:
     from gateway.delivery import Dispatcher
@@ -65,6 +65,10 @@ class AuditPurgeArgs(_Args):
 
 class RetentionArgs(_Args):
     keep_days: RetentionDays = RetentionDays()
+
+
+class ConsentExpiryArgs(_Args):
+    first_lookback_hours: int = Field(168, ge=1)  # the window of the very first run
 
 
 class FileDropArgs(_Args):
@@ -130,6 +134,23 @@ def _disclosure_still_needed() -> ColumnElement[bool]:
     return and_(audit_log.c.action == DISCLOSURE_ACTION, audit_log.c.golden_id.in_(live))
 
 
+def _consent_expiry(ctx: JobContext) -> JobOutcome:
+    """Revocation events for consents that expired since this job last succeeded."""
+    from gateway.delivery.expiry import announce_expired_consents
+
+    now = datetime.now(UTC)
+    r = job_run.c
+    try:
+        with ctx.gateway.engine.connect() as conn:
+            last = conn.execute(select(func.max(r.started_at)).where(
+                r.job == ctx.job, r.status == "succeeded")).scalar()
+    except SQLAlchemyError as exc:
+        raise store_error(f"reading the last run of {ctx.job}", exc) from exc
+    since = last or now - timedelta(hours=ctx.args.first_lookback_hours)
+    people = announce_expired_consents(ctx.gateway.engine, since, now)
+    return JobOutcome(rows_written=people, detail=f"{people} people with consents expired")
+
+
 def _outbox_dispatch(ctx: JobContext) -> JobOutcome:
     """One dispatcher round: route new outbox events, send the due deliveries."""
     done = _dispatcher_of(ctx.gateway).run_once()
@@ -179,6 +200,7 @@ KINDS: dict[str, Kind] = {
     "file_drop_poll": Kind(FileDropArgs, _file_drop, _own_group),
     "audit_purge": Kind(AuditPurgeArgs, _audit_purge, _own_group),
     "retention_purge": Kind(RetentionArgs, _retention_purge, _own_group),
+    "consent_expiry": Kind(ConsentExpiryArgs, _consent_expiry, _own_group),
     "outbox_dispatch": Kind(NoArgs, _outbox_dispatch, _own_group),
 }
 

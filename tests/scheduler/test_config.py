@@ -25,6 +25,7 @@ def test_the_shipped_jobs_file_is_valid() -> None:
     config = load_jobs(load_settings(REPO / "config" / "gateway.toml", environ={}))
     assert {s.kind for s in config.jobs} == {"erp_incremental", "erp_reconcile", "erp_full",
                                              "file_drop_poll", "audit_purge", "retention_purge",
+                                             "consent_expiry",
                                              "outbox_dispatch"}
     assert all(s.misfire_grace_minutes >= 10 for s in config.jobs)
 
