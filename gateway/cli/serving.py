@@ -12,7 +12,7 @@ from gateway.erp.service import run_demo_erp
 from gateway.errors import ConfigError
 from gateway.importer import import_batch
 from gateway.mapping_watch import watch_mappings
-from gateway.security.credentials import CredentialStore, Role
+from gateway.security.credentials import CredentialStore, IssuedKey, Role
 from gateway.store.migrate import ensure_up_to_date, upgrade
 from gateway.web import create_app
 from scheduler.embedded import start_embedded_scheduler
@@ -27,6 +27,18 @@ _scheduler_option = click.option(
     help="Run the jobs of config/jobs.toml in this process (default: on for SQLite only; "
     "on PostgreSQL run 'cpex-gateway scheduler' processes instead).",
 )
+
+
+DEMO_KEY_NAME = "demo admin"
+
+
+def issue_demo_key(keys: CredentialStore) -> IssuedKey:
+    """A fresh admin key for the demo; earlier demo keys are revoked (one at a time: the one
+    printed last), other keys are left alone."""
+    for earlier in keys.list():
+        if earlier.principal.name == DEMO_KEY_NAME and earlier.revoked_at is None:
+            keys.revoke(earlier.principal.key_id)
+    return keys.issue(DEMO_KEY_NAME, Role.ADMIN)
 
 
 @click.command()
@@ -68,7 +80,7 @@ def demo(
         + ", ".join(f"{counts[k]} {k}" for k in OUTCOMES)
     )
     click.echo(run_demo_erp(gateway))
-    issued = CredentialStore(gateway.engine).issue("demo admin", Role.ADMIN)
+    issued = issue_demo_key(CredentialStore(gateway.engine))
     settings = gateway.settings
     base = f"http://{host or settings.server.host}:{port or settings.server.port}"
     click.echo(f"demo admin key (shown once): {issued.token}")

@@ -66,3 +66,13 @@ def test_cli_add_list_rotate_revoke(sqlite_env: Path, capsys: pytest.CaptureFixt
     assert re.search(rf"^{new_id} .* revoked ", listed, re.MULTILINE)
     assert main(["keys", "rotate", "nope"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_the_demo_keeps_one_demo_key(migrated_engine: Engine) -> None:
+    from gateway.cli.serving import issue_demo_key
+
+    store = CredentialStore(migrated_engine)
+    other = store.issue("ops", Role.ADMIN)
+    first, second = issue_demo_key(store), issue_demo_key(store)
+    assert store.verify(first.token) is None and store.verify(second.token) is not None
+    assert store.verify(other.token) is not None
