@@ -441,9 +441,9 @@ def _read_values(raw: str, fmt: str) -> _Values | None:
             read.values.add(element.text.strip())
             if _KEY_NAME.search(local):
                 read.key_values.add(element.text.strip())
-        for name, value in element.attrib.items():
+        for attribute, value in element.attrib.items():
             read.values.add(str(value).strip())
-            if _KEY_NAME.search(str(name).rpartition("}")[2]):
+            if _KEY_NAME.search(str(attribute).rpartition("}")[2]):
                 read.key_values.add(str(value).strip())
         system, key = element.get("system"), element.get("key")
         if system is not None and key is not None:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import xmlschema
 from lxml import etree
@@ -32,7 +33,7 @@ from gateway.errors import (
     ValidationIssue,
     XMLSecurityError,
 )
-from gateway.xml.parser import make_parser, parse_file
+from gateway.xml.parser import line_of, make_parser, parse_file
 
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 VERSIONING_NS = "http://www.w3.org/2007/XMLSchema-versioning"
@@ -63,13 +64,15 @@ class _FolderOnlyResolver(etree.Resolver):
         super().__init__()
         self._root = root.resolve()
 
-    def resolve(self, system_url: str, public_id: str, context: Any) -> Any:
+    def resolve(  # type: ignore[override]  # lxml passes a context the stubs leave out
+        self, system_url: str, public_id: str, context: Any
+    ) -> Any:
         target = Path(system_url.removeprefix("file://")).resolve()
         if not target.is_relative_to(self._root) or not target.is_file():
             raise XMLSecurityError(
                 f"schema import '{system_url}' is outside the schemas folder {self._root}"
             )
-        return self.resolve_filename(str(target), context)
+        return self.resolve_filename(str(target), context)  # type: ignore[attr-defined]
 
 
 class _LxmlValidator:
@@ -85,7 +88,7 @@ class _LxmlValidator:
             return []
         root = node.getroot() if isinstance(node, etree._ElementTree) else node
         issues = []
-        for e in self._schema.error_log:
+        for e in cast("Iterable[Any]", self._schema.error_log):
             element = _locate(root, e.path)
             if e.path and not e.path.startswith("/*"):  # lxml named the steps with prefixes
                 path: str | None = _PREFIX.sub("/", e.path)
@@ -218,7 +221,7 @@ def _check_locations(path: Path, root: Path, seen: set[Path]) -> None:
                 f"schema {etree.QName(element).localname} of '{location}' is outside the "
                 f"schemas folder {root}",
                 source=str(path),
-                line=element.sourceline,
+                line=line_of(element),
             )
         if target.is_file():
             _check_locations(target, root, seen)
@@ -241,9 +244,8 @@ def _locate(root: etree._Element, xpath: str | None) -> etree._Element | None:
             found = root.getroottree().xpath(xpath, namespaces=prefixes)
     except etree.XPathError:
         return None
-    if not found or not isinstance(found[0], etree._Element):
-        return None
-    return found[0]
+    first = found[0] if isinstance(found, list) and found else None
+    return first if isinstance(first, etree._Element) else None
 
 
 def _readable_path(root: etree._Element, element: etree._Element) -> str:
