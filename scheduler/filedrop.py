@@ -14,7 +14,6 @@ each one with its line and reason; the records that were valid are stored).
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +25,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from connectors.base import DroppedFile, FileInbox, connector_class
 from gateway.errors import GatewayError
 from gateway.importer import ImportSourceError, import_batch
+from gateway.pipeline.runner import Batch, Pipeline
 from gateway.store.engine import store_error, write_transaction
-from gateway.store.profiles import ProfileStore
 from gateway.store.tables import dropped_file
 from scheduler.kinds import JobContext, JobOutcome
 
@@ -116,22 +115,24 @@ def _process(ctx: JobContext, dropped: DroppedFile) -> dict[str, Any]:
 
 
 def _import_csv(ctx: JobContext, dropped: DroppedFile, report: dict[str, Any]) -> None:
+    """The rows through the ingest pipeline like any other records: mapped, validated as CPEX,
+    resolved, stored with their outbox events; a refused row goes to the quarantine (retry it
+    there after fixing the mapping)."""
     if not ctx.args.mapping:
         raise _FileRefused("a CSV file needs a mapping (job args: mapping = \"<file>.yaml\")")
-    from gateway.mapping import load_mapping
-
-    mapping = load_mapping(ctx.gateway.settings.path("mappings") / ctx.args.mapping)
-    store = ProfileStore(ctx.gateway.engine)
-    system = ctx.args.source_system or "erp"
-    for index, row in enumerate(mapping.reader.read_sample(dropped.path), start=1):
-        report["records"] += 1
-        try:
-            profile = mapping.map(row)
-            store.save_source_profile(profile, source_system=system,
-                                      raw=json.dumps(row, default=str))
-        except GatewayError as exc:
-            report["rejected"] += 1
-            report["errors"].append({"record": index, "line": index + 1, "errors": [exc.message]})
+    name = ctx.args.mapping.removesuffix(".yaml")
+    pipeline = Pipeline(ctx.gateway, Batch(
+        source_system=ctx.args.source_system or "erp", source=dropped.name, mapping=name,
+        actor=f"job:{ctx.job}"), keep_outcomes=False)
+    rows = pipeline.decoder.mapping.reader.read_sample(dropped.path)  # type: ignore[union-attr]
+    result = pipeline.run_decoded(
+        pipeline.decoder.row(row, index, line=index + 1)  # line 1 holds the column names
+        for index, row in enumerate(rows, start=1)
+    )
+    report["records"] = result.total
+    report["rejected"] = len(result.rejected)
+    report["errors"] = [{"record": o.index, "line": o.line, "quarantine_id": o.quarantine_id,
+                         "errors": [str(e) for e in o.errors]} for o in result.rejected]
 
 
 def _settle(ctx: JobContext, ledger_id: int, report: dict[str, Any], moved: Path) -> None:

@@ -208,13 +208,15 @@ class Quarantine:
     def _decode(pipeline: Pipeline, entry: QuarantineEntry) -> Decoded:
         raw = entry.raw or ""
         index = entry.record_index or 1
-        if entry.format == "json":
+        if entry.format in ("json", "row"):
             try:
                 data = json.loads(raw)
             except ValueError:
                 issue = ValidationIssue(None, None, None, "the stored JSON record is not readable")
                 refusal = Refusal("parse", "json_invalid", (issue,))
-                return Decoded(index, None, raw, "json", refusal=refusal)
+                return Decoded(index, entry.line, raw, entry.format, refusal=refusal)
+            if entry.format == "row":  # a CSV or SQL row: mapped again with its mapping
+                return pipeline.decoder.row(data, index, entry.line)
             return pipeline.decoder.document(data, index)
         try:
             element = parse_bytes(raw.encode("utf-8"), source=f"quarantine entry {entry.id}")

@@ -71,7 +71,8 @@ def _insert(
         "record_index": decoded.index,
         "line": decoded.line,
         "format": decoded.format,
-        "mapping": origin.mapping if decoded.format == "xml" else None,
+        # the mapping a retry runs it through again (JSON records are canonical: none)
+        "mapping": origin.mapping if decoded.format in ("xml", "row") else None,
         "stage": refusal.stage,
         "code": refusal.code,
         "errors": [issue.to_dict() for issue in refusal.errors],

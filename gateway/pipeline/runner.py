@@ -139,7 +139,10 @@ class Pipeline:
 
     def _record_validator(self) -> Any:
         """The validator of the mapping's record namespace; None when no schema is registered
-        for it (then the mapping is the only check, and the mapped profile is stored)."""
+        for it, or the records are not XML (CSV rows, SQL rows: the mapped profile is validated
+        as CPEX instead)."""
+        if self._mapping().spec.source.format != "xml":
+            return None
         namespace = record_namespace(self._mapping())
         try:
             return self.gateway.schemas.validator(namespace)

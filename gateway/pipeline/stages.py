@@ -13,13 +13,14 @@ what the source record and the quarantine store, and what a retry parses again.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from lxml import etree
 
-from gateway.errors import GatewayError, SchemaValidationError, ValidationIssue
+from gateway.errors import GatewayError, ModelError, SchemaValidationError, ValidationIssue
 from gateway.mapping.compiler import CompiledMapping
 from gateway.model import Profile, from_dict
 from gateway.model.xmlcodec import profile_from_element, profile_to_element
@@ -27,7 +28,7 @@ from gateway.pipeline.outcome import Stage
 from gateway.store.profiles import IncomingRecord, prepare_record
 from gateway.xml.schemas import Validator
 
-RecordFormat = str  # "xml" | "json"
+RecordFormat = str  # "xml" | "json" (a canonical profile) | "row" (a CSV or SQL row, mapped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,25 @@ class RecordDecoder:
         if issues:
             return Decoded(index, None, raw, "json", refusal=_schema_refusal(issues))
         return self._prepared(profile, index, None, raw, "json")
+
+    def row(self, data: Mapping[str, Any], index: int, line: int | None = None) -> Decoded:
+        """A CSV or SQL row: map it with the batch's mapping, then validate the profile as CPEX
+        XML (rows have no schema of their own). Kept raw as JSON for the quarantine."""
+        raw = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+        if self.mapping is None:
+            exc = ModelError("rows need a mapping (a CSV or SQL mapping file)")
+            return Decoded(index, line, raw, "row", refusal=Refusal.of("map", exc, line))
+        try:
+            profile = self.mapping.map(dict(data))
+        except GatewayError as exc:
+            return Decoded(index, line, raw, "row", refusal=Refusal.of("map", exc, line))
+        try:
+            issues = self.profile_validator.issues(profile_to_element(profile))
+        except GatewayError as exc:
+            return Decoded(index, line, raw, "row", refusal=Refusal.of("validate", exc, line))
+        if issues:
+            return Decoded(index, line, raw, "row", refusal=_schema_refusal(issues))
+        return self._prepared(profile, index, line, raw, "row")
 
     def _prepared(
         self, profile: Profile, index: int, line: int | None, raw: str, fmt: RecordFormat

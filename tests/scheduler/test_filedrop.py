@@ -83,3 +83,34 @@ def test_rename_mode_ignores_temporary_names(gateway: Gateway, tmp_path: Path) -
     (inbox / "batch.xml.part").rename(inbox / "batch.xml")
     assert poll(gateway, inbox, "rename") == (25, 25, 0)
     assert (inbox / ".batch2.xml").exists()
+
+
+def test_csv_rows_walk_the_pipeline(gateway: Gateway, tmp_path: Path) -> None:
+    """CSV rows are mapped, stored with outbox events (partners hear of them), and a bad row is
+    quarantined as a row that can be retried with the current mapping."""
+    from sqlalchemy import func, select
+
+    from gateway.pipeline.quarantine import Quarantine
+    from gateway.pipeline.tables import outbox_event
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    lines = (REPO / "mappings" / "samples" / "erp-customers.csv").read_text().splitlines()
+    bad = lines[1].replace("23.04.1979", "31.02.1979")  # no such day: the date transform fails
+    (inbox / "customers.csv").write_text("\n".join([lines[0], *lines[2:], bad]) + "\n")
+    (inbox / "customers.csv.done").touch()
+    ctx = JobContext(gateway, "erp-drop", FileDropArgs(
+        inbox=str(inbox), mapping="erp-customers-csv.yaml", source_system="erp"))
+    outcome = poll_inbox(ctx)
+    good = len(lines) - 2
+    assert (outcome.rows_read, outcome.rows_written, outcome.rows_rejected) == (good + 1, good, 1)
+    with gateway.engine.connect() as conn:
+        events = conn.execute(select(func.count()).select_from(outbox_event)).scalar_one()
+    assert events == good  # every stored row announced, as from any other source
+    [failed] = reports(inbox / "failed")
+    [row_error] = failed["errors"]
+    assert row_error["line"] == good + 2  # the file's line (after the header)
+    entry = Quarantine(gateway).get(int(row_error["quarantine_id"]))
+    assert (entry.format, entry.stage, entry.source_system) == ("row", "map", "erp")
+    again = Quarantine(gateway).retry(entry.id)  # the mapping is unchanged: refused again
+    assert again.status == "rejected" and Quarantine(gateway).get(entry.id).status == "open"
