@@ -193,13 +193,25 @@ def test_declared_length_over_the_limit_is_413(exchange: Exchange) -> None:
 
 
 def test_rate_limit_is_429(exchange: Exchange, api: Api) -> None:
-    from gateway.web.exchange import exchange_parts
+    """A full window answers 429 over HTTP. The clock is held still (a loop of real requests
+    can span a window boundary on a loaded machine, and the sliding window lets it through);
+    the counting itself is tested in tests/exchange/test_ratelimit.py."""
+    from sqlalchemy import insert
 
-    acme = exchange_parts(api.app).partners.require("acme")
-    limiter = exchange_parts(api.app).limiter
+    from gateway.exchange.ratelimit import RateLimiter
+    from gateway.store.tables import rate_window
+    from gateway.web.exchange import EXTENSION, exchange_parts
+
+    parts = exchange_parts(api.app)
+    acme = parts.partners.require("acme")
     assert acme.rate_limit is not None
-    for _ in range(acme.rate_limit.requests):
-        limiter.admit(acme)
+    now = 1_800_000_030.0
+    api.app.extensions[EXTENSION] = dataclasses.replace(
+        parts, limiter=RateLimiter(api.gateway.engine, clock=lambda: now))
+    with api.gateway.engine.begin() as conn:  # the window already holds the limit's requests
+        conn.execute(insert(rate_window).values(
+            scope="acme", window_no=int(now // acme.rate_limit.per_seconds),
+            hits=acme.rate_limit.requests))
     response = post(exchange, query(profile_id="x"))
     assert response.status_code == 429 and response.json["error"]["code"] == "rate_limited"
     assert 1 <= int(response.headers["Retry-After"]) <= acme.rate_limit.per_seconds
