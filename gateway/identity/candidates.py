@@ -22,7 +22,8 @@ from gateway.store.tables import golden_profile, identifier, match_key
 # Candidates scored per record. Beyond a few dozen, a block (a big postcode, a common birth
 # date) says little; the golden profiles sharing the most keys are the ones worth scoring.
 MAX_CANDIDATES = 24
-_DETERMINISTIC = frozenset({blocking.EMAIL, blocking.PHONE})
+DETERMINISTIC = frozenset({blocking.EMAIL, blocking.PHONE})
+_DETERMINISTIC_PREFIXES = tuple(f"{kind}:" for kind in sorted(DETERMINISTIC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ def find(
         )
         for key, golden_id in rows:
             shared[golden_id].add(key)
-    ids = _keep(shared, owners)
+    ids = keep(shared, owners)
     if not ids:
         return Found(owners, {})
     documents = conn.execute(
@@ -57,7 +58,7 @@ def find(
     return Found(
         owners,
         {
-            gid: Candidate(gid, features(doc, default_region), _kinds(shared.get(gid, ())))
+            gid: Candidate(gid, features(doc, default_region), kinds(shared.get(gid, ())))
             for gid, doc in documents
         },
     )
@@ -74,19 +75,34 @@ def _owners(
             identifier_in(pairs)
         )
     ).all()
-    own = [row.golden_id for row in rows if (row.system, row.key) == own_key]
-    others = sorted({row.golden_id for row in rows} - set(own))
+    return order_owners(own_key, [((row.system, row.key), row.golden_id) for row in rows])
+
+
+def order_owners(
+    own_key: tuple[str, str], owned: Sequence[tuple[tuple[str, str], str]]
+) -> tuple[str, ...]:
+    """The owners of (pair, golden id) rows, strongest first: the owner of the record's own
+    key, then the others oldest first."""
+    own = [golden_id for pair, golden_id in owned if pair == own_key]
+    others = sorted({golden_id for _, golden_id in owned} - set(own))
     return (*own, *others)
 
 
-def _keep(shared: dict[str, set[str]], owners: Sequence[str]) -> list[str]:
+def keep(shared: dict[str, set[str]], owners: Sequence[str]) -> list[str]:
     """Owners and e-mail/phone matches always; then the most shared keys, up to the cap."""
-    must = {*owners, *(gid for gid, keys in shared.items() if _kinds(keys) & _DETERMINISTIC)}
+    must = {*owners, *(gid for gid, keys in shared.items() if deterministic(keys))}
     rest = sorted(
         (gid for gid in shared if gid not in must), key=lambda gid: (-len(shared[gid]), gid)
     )
     return [*must, *rest[: max(0, MAX_CANDIDATES - len(must))]]
 
 
-def _kinds(keys: set[str] | tuple[()]) -> frozenset[str]:
+def deterministic(keys: set[str]) -> bool:
+    """Whether any of the keys is an e-mail or phone key: ``kinds(keys) & DETERMINISTIC``
+    without building the set (this runs for every golden profile of every block)."""
+    return any(key.startswith(_DETERMINISTIC_PREFIXES) for key in keys)
+
+
+def kinds(keys: set[str] | tuple[()]) -> frozenset[str]:
+    """The kinds of a set of match keys (``e``, ``p`` ...)."""
     return frozenset(blocking.kind(k) for k in keys)

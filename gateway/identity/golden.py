@@ -108,7 +108,7 @@ def create_many(
             }
         )
         identifiers += [
-            {"system": s, "key": k, "golden_id": golden_id} for s, k in _pairs(document)
+            {"system": s, "key": k, "golden_id": golden_id} for s, k in pairs(document)
         ]
         consents += consent_rows(golden_id, document)
         changes.append(GoldenChange(golden_id, "created", 1, tuple(sorted(document))))
@@ -394,28 +394,29 @@ def identifier_in(pairs: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
     )
 
 
-def _pairs(document: Mapping[str, Any]) -> list[tuple[str, str]]:
+def pairs(document: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (system, key) of every identifier of a document."""
     return [(i["system"], i["key"]) for i in document.get("identifiers", ())]
 
 
 def _own_identifiers(conn: Connection, golden_id: str, document: dict[str, Any]) -> None:
     """Claim the document's free identifiers, release those no record carries any more, and
     leave out of the document those another golden profile owns."""
-    pairs = _pairs(document)
+    wanted = pairs(document)
     condition = identifier.c.golden_id == golden_id
-    if pairs:
-        condition = or_(condition, identifier_in(pairs))
+    if wanted:
+        condition = or_(condition, identifier_in(wanted))
     rows = conn.execute(
         select(identifier.c.system, identifier.c.key, identifier.c.golden_id).where(condition)
     ).all()
     mine = {(r.system, r.key) for r in rows if r.golden_id == golden_id}
     others = {(r.system, r.key) for r in rows if r.golden_id != golden_id}
-    free = [p for p in pairs if p not in mine and p not in others]
+    free = [p for p in wanted if p not in mine and p not in others]
     if free:
         conn.execute(
             insert(identifier), [{"system": s, "key": k, "golden_id": golden_id} for s, k in free]
         )
-    stale = mine - set(pairs)
+    stale = mine - set(wanted)
     if stale:
         conn.execute(
             delete(identifier).where(

@@ -250,7 +250,8 @@ def _profiles(conn: Connection, ids: set[str]) -> dict[str, Profile]:
     }
 
 
-def _item(row: Mapping[str, Any], profiles: Mapping[str, Profile]) -> ReviewItem:
+def _item(row: Any, profiles: Mapping[str, Profile]) -> ReviewItem:
+    """A review item from its row (a mapping of the review_item columns)."""
     return ReviewItem(
         id=row["id"],
         status=row["status"],

@@ -69,6 +69,11 @@ class IdentityRules:
     default_strategy: Strategy = "most_recent"
     field_strategy: Mapping[str, Strategy] = field(default_factory=dict)
     default_region: str = "GB"
+    # Every field path's strategy, worked out once (survivorship asks for each field of each
+    # golden profile it builds).
+    _strategies: Mapping[str, Strategy] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         if not 0.0 < self.review_threshold <= self.merge_threshold <= 1.0:
@@ -95,9 +100,16 @@ class IdentityRules:
                 "'union' applies to list fields only", key="identity.default_strategy"
             )
         object.__setattr__(self, "field_strategy", MappingProxyType(dict(self.field_strategy)))
+        object.__setattr__(
+            self, "_strategies", MappingProxyType({p: self._strategy(p) for p in FIELD_PATHS})
+        )
 
     def strategy(self, path: str) -> Strategy:
         """The strategy for a field path: its own rule, else its group's, else the default."""
+        found = self._strategies.get(path)
+        return found if found is not None else self._strategy(path)
+
+    def _strategy(self, path: str) -> Strategy:
         group = path.partition(".")[0]
         return (
             self.field_strategy.get(path)

@@ -144,7 +144,7 @@ def _best(a: tuple[str, ...], b: tuple[str, ...], scorer: object = fuzz.token_so
     """The highest likeness (0 to 1) between any item of ``a`` and any of ``b``."""
     best = 0.0
     for item in a:
-        found = process.extractOne(item, b, scorer=scorer)  # type: ignore[call-overload]
+        found = process.extractOne(item, b, scorer=scorer)  # type: ignore[arg-type]
         if found is not None:
             best = max(best, found[1])
     return best / 100

@@ -10,4 +10,4 @@ Import what you need from the modules: :mod:`.runner` (``Pipeline``), :mod:`.fil
 # The store writes outbox rows (gateway.store.profiles and gateway.identity.review import
 # gateway.pipeline.outbox), so the store package must be loaded before any pipeline module:
 # loading it first lets it import the outbox while this package is still empty.
-import gateway.store  # noqa: E402, F401
+import gateway.store  # noqa: F401

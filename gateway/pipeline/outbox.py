@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.identity.documents import GoldenChange
 from gateway.pipeline.tables import outbox_event
+from gateway.store.bulk import insert_rows
 from gateway.store.engine import store_error
 
 
@@ -56,9 +57,8 @@ def event_row(
 
 
 def write_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert prepared event rows in one executemany (nothing when empty)."""
-    if rows:
-        conn.execute(insert(outbox_event), rows)
+    """Insert prepared event rows in one bulk statement (nothing when empty)."""
+    insert_rows(conn, outbox_event, rows)
 
 
 def write_changes(

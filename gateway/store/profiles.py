@@ -25,9 +25,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -37,15 +37,13 @@ from gateway.identity.blocking import match_keys
 from gateway.identity.decision import Decision, decide
 from gateway.identity.documents import GoldenChange, content_hash, new_golden_id
 from gateway.identity.features import features
-from gateway.identity.golden import identifier_in
 from gateway.identity.rules import IdentityRules
-from gateway.identity.survivorship import LinkedRecord
 from gateway.model import Profile, from_dict, to_dict
 from gateway.pipeline import outbox
-from gateway.store import audit
+from gateway.store import audit, chunk
 from gateway.store.engine import store_error, write_transaction
+from gateway.store.records import IncomingRecord, SaveOutcome, SaveResult
 from gateway.store.tables import (
-    audit_log,
     golden_alias,
     golden_profile,
     identifier,
@@ -75,8 +73,6 @@ class VersionConflictError(StoreError):
         )
 
 
-SaveOutcome = Literal["created", "updated", "merged", "unchanged", "review"]
-
 __all__ = [
     "FieldSource",
     "GoldenChange",
@@ -91,23 +87,6 @@ __all__ = [
     "new_golden_id",
     "prepare_record",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class SaveResult:
-    """What :meth:`ProfileStore.save_source_profile` did with one source record.
-
-    ``changes`` are the golden profile changes made (empty when unchanged): one outbox event
-    each. ``match`` says how a new record was matched (via, golden id, score), ``review_ids``
-    the review items it opened.
-    """
-
-    golden_id: str
-    outcome: SaveOutcome
-    changes: tuple[GoldenChange, ...] = ()
-    match: dict[str, object] | None = None
-    review_ids: tuple[int, ...] = ()
-    source_record_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,29 +115,6 @@ class FieldSource(NamedTuple):
     source_system: str
     source_key: str
     received_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingRecord:
-    """One source record on its way in, with what is computed before the transaction
-    (:func:`prepare_record`): the pipeline prepares a chunk, then saves it in one go."""
-
-    profile: Profile
-    document: dict[str, Any]
-    content_hash: str
-    source_system: str
-    source_key: str
-    raw: str
-    received_at: datetime
-    actor: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.source_system}/{self.source_key}"
-
-    @property
-    def linked(self) -> LinkedRecord:
-        return LinkedRecord(self.source_system, self.source_key, self.received_at, self.document)
 
 
 class ProfileStore:
@@ -237,14 +193,13 @@ class ProfileStore:
     def save_many(self, conn: Connection, records: Sequence[IncomingRecord]) -> list[SaveResult]:
         """Save a chunk of prepared records in the caller's transaction, in their order.
 
-        Gives the same results as saving them one by one, in fewer statements: one query finds
-        the records already stored, two find every identifier owner and match key the chunk
-        shares with the base; the records that share nothing with the base nor with each
-        other (most of a first import) are created with a few executemany statements, and the
-        rest take the one-record path. Driver errors are left to the caller, which retries the
-        chunk record by record to tell the bad record from the good ones.
+        Gives the same results as saving them one by one, in a few statements per chunk
+        (:mod:`gateway.store.chunk`): what the records share with the base is read in bulk,
+        the one-by-one resolution is replayed in memory, and the end state is written with one
+        executemany per table. Driver errors are left to the caller, which retries the chunk
+        record by record to tell the bad record from the good ones.
         """
-        return _save_many(conn, records, self._rules)
+        return chunk.save_chunk(conn, records, self._rules)
 
     def unmerge(self, golden_id: str, source_record_id: int, *, actor: str = "admin") -> str:
         """Detach a source record into a golden profile of its own; both are recomputed from
@@ -548,7 +503,8 @@ def prepare_record(
                 f"raw payload of source record {source_system}/{source_key} is not UTF-8 "
                 f"(byte {exc.start})"
             ) from exc
-    document = to_dict(dataclasses.replace(profile, id=None))
+    document = to_dict(profile)
+    document.pop("id", None)  # the golden id is not part of a source record's content
     return IncomingRecord(
         profile=profile,
         document=document,
@@ -728,183 +684,4 @@ def _profile(golden_id: str, document: dict[str, Any]) -> Profile:
     return dataclasses.replace(from_dict(Profile, document), id=golden_id)
 
 
-# --- a chunk at once -------------------------------------------------------------------------
-
-
-def _save_many(
-    conn: Connection, records: Sequence[IncomingRecord], rules: IdentityRules
-) -> list[SaveResult]:
-    if not records:
-        return []
-    previous = _previous_records(conn, records)
-    keys = [match_keys(features(r.document, rules.default_region)) for r in records]
-    fresh = _fresh(conn, records, keys, previous)
-    results: list[SaveResult | None] = [None] * len(records)
-    for index, record in enumerate(records):
-        if index in fresh:
-            continue
-        found = previous.get((record.source_system, record.source_key))
-        if found is not None and found[2] == record.content_hash and found[3] == 1:
-            results[index] = SaveResult(found[1], "unchanged", source_record_id=found[0])
-        else:
-            results[index] = _save(conn, record, rules)
-    if fresh:
-        for index, result in zip(
-            fresh, _create_fresh(conn, records, keys, fresh, rules), strict=True
-        ):
-            results[index] = result
-    return [r for r in results if r is not None]
-
-
-def _previous_records(
-    conn: Connection, records: Sequence[IncomingRecord]
-) -> dict[tuple[str, str], tuple[int, str, str, int]]:
-    """(system, key) -> (record id, golden id, content hash, times in this chunk)."""
-    by_system: dict[str, set[str]] = {}
-    seen: dict[tuple[str, str], int] = {}
-    for r in records:
-        by_system.setdefault(r.source_system, set()).add(r.source_key)
-        seen[(r.source_system, r.source_key)] = seen.get((r.source_system, r.source_key), 0) + 1
-    s = source_record.c
-    condition = or_(
-        *(
-            (s.source_system == system) & s.source_key.in_(sorted(keys))
-            for system, keys in by_system.items()
-        )
-    )
-    rows = conn.execute(
-        select(s.id, s.golden_id, s.content_hash, s.source_system, s.source_key).where(condition)
-    )
-    return {
-        (row.source_system, row.source_key): (
-            row.id,
-            row.golden_id,
-            row.content_hash,
-            seen[(row.source_system, row.source_key)],
-        )
-        for row in rows
-    }
-
-
-def _fresh(
-    conn: Connection,
-    records: Sequence[IncomingRecord],
-    keys: Sequence[list[str]],
-    previous: dict[tuple[str, str], tuple[int, str, str, int]],
-) -> list[int]:
-    """Indexes of the records that share nothing with the base nor with each other: their
-    resolution is known without looking further (a new golden profile each)."""
-    own = [(r.source_system, r.source_key) for r in records]
-    pairs = [[(i.system, i.key) for i in r.profile.identifiers] for r in records]
-    seen_pairs: dict[tuple[str, str], int] = {}
-    seen_keys: dict[str, int] = {}
-    for index in range(len(records)):
-        for pair in {own[index], *pairs[index]}:
-            seen_pairs[pair] = seen_pairs.get(pair, 0) + 1
-        for key in keys[index]:
-            seen_keys[key] = seen_keys.get(key, 0) + 1
-    candidates = [
-        i
-        for i in range(len(records))
-        if own[i] not in previous
-        and all(seen_pairs[p] == 1 for p in {own[i], *pairs[i]})
-        and all(seen_keys[k] == 1 for k in keys[i])
-    ]
-    if not candidates:
-        return []
-    all_pairs = sorted({p for i in candidates for p in pairs[i]})
-    owned: set[tuple[str, str]] = set()
-    if all_pairs:
-        owned = {
-            (row.system, row.key)
-            for row in conn.execute(
-                select(identifier.c.system, identifier.c.key).where(identifier_in(all_pairs))
-            )
-        }
-    all_keys = sorted({k for i in candidates for k in keys[i]})
-    known: set[str] = set()
-    for start in range(0, len(all_keys), _IN_CHUNK):
-        part = all_keys[start : start + _IN_CHUNK]
-        known.update(
-            conn.execute(
-                select(match_key.c.key).where(match_key.c.key.in_(part)).distinct()
-            ).scalars()
-        )
-    return [
-        i
-        for i in candidates
-        if not any(p in owned for p in pairs[i]) and not any(k in known for k in keys[i])
-    ]
-
-
-# Values per IN list: well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
-_IN_CHUNK = 5000
-
-
-def _create_fresh(
-    conn: Connection,
-    records: Sequence[IncomingRecord],
-    keys: Sequence[list[str]],
-    fresh: list[int],
-    rules: IdentityRules,
-) -> list[SaveResult]:
-    now = datetime.now(UTC)
-    ids = [new_golden_id() for _ in fresh]
-    changes = golden.create_many(
-        conn, [(gid, records[i].linked) for gid, i in zip(ids, fresh, strict=True)], rules, now
-    )
-    record_rows = [
-        {
-            **_record_values(records[i]),
-            "golden_id": gid,
-            "source_system": records[i].source_system,
-            "source_key": records[i].source_key,
-        }
-        for gid, i in zip(ids, fresh, strict=True)
-    ]
-    record_ids = [
-        int(row_id)
-        for row_id in conn.execute(
-            insert(source_record).returning(source_record.c.id, sort_by_parameter_order=True),
-            record_rows,
-        ).scalars()
-    ]
-    key_rows = [
-        {"key": k, "source_record_id": rid, "golden_id": gid}
-        for gid, rid, i in zip(ids, record_ids, fresh, strict=True)
-        for k in keys[i]
-    ]
-    if key_rows:
-        conn.execute(insert(match_key), key_rows)
-    conn.execute(
-        insert(audit_log),
-        [
-            _audit_row(records[i], "golden.create", change, now)
-            for i, change in zip(fresh, changes, strict=True)
-        ],
-    )
-    return [
-        SaveResult(gid, "created", (change,), None, (), rid)
-        for gid, rid, change in zip(ids, record_ids, changes, strict=True)
-    ]
-
-
-def _audit_row(
-    record: IncomingRecord, action: str, change: GoldenChange, now: datetime
-) -> dict[str, Any]:
-    """The row :func:`gateway.store.audit.record` writes for a save, for an executemany."""
-    return {
-        "at": now,
-        "actor": record.actor,
-        "action": action,
-        "golden_id": change.golden_id,
-        "partner": None,
-        "purpose": None,
-        "fields": list(change.fields),
-        "message_id": None,
-        "detail": {
-            "source_system": record.source_system,
-            "source_key": record.source_key,
-            "version": change.version,
-        },
-    }
+# --- a chunk at once: gateway.store.chunk ------------------------------------------------------

@@ -21,7 +21,7 @@ from gateway.store.migrate import upgrade
 from gateway.store.tables import source_record
 from tests.pipeline.conftest import REPO, counts, load_generator
 
-PROFILES = 3000
+PROFILES = 6000  # long enough to be killed mid-way, however fast the import gets
 
 
 def run_import(db_url: str, batch: Path) -> subprocess.Popen[bytes]:

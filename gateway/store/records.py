@@ -1,0 +1,55 @@
+"""What a save takes in and gives back: shared by the one-record path
+(:mod:`gateway.store.profiles`) and the chunk path (:mod:`gateway.store.chunk`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from gateway.identity.documents import GoldenChange
+from gateway.identity.survivorship import LinkedRecord
+from gateway.model import Profile
+
+SaveOutcome = Literal["created", "updated", "merged", "unchanged", "review"]
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """What :meth:`ProfileStore.save_source_profile` did with one source record.
+
+    ``changes`` are the golden profile changes made (empty when unchanged): one outbox event
+    each. ``match`` says how a new record was matched (via, golden id, score), ``review_ids``
+    the review items it opened.
+    """
+
+    golden_id: str
+    outcome: SaveOutcome
+    changes: tuple[GoldenChange, ...] = ()
+    match: dict[str, object] | None = None
+    review_ids: tuple[int, ...] = ()
+    source_record_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingRecord:
+    """One source record on its way in, with what is computed before the transaction
+    (:func:`gateway.store.profiles.prepare_record`): the pipeline prepares a chunk, then saves
+    it in one go."""
+
+    profile: Profile
+    document: dict[str, Any]
+    content_hash: str
+    source_system: str
+    source_key: str
+    raw: str
+    received_at: datetime
+    actor: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.source_system}/{self.source_key}"
+
+    @property
+    def linked(self) -> LinkedRecord:
+        return LinkedRecord(self.source_system, self.source_key, self.received_at, self.document)
