@@ -25,8 +25,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     Select,
+    String,
     Table,
     any_,
     bindparam,
@@ -51,6 +52,7 @@ from sqlalchemy import (
     null,
     select,
     tuple_,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -65,6 +67,9 @@ log = logging.getLogger(__name__)
 # Names of the aggregated figures added to every customer record.
 FIGURES = ("order_count", "lifetime_value", "last_order_date", "open_invoices", "balance")
 STREAMS = ("customers", "orders", "invoices")
+# Keeps the figures it has of customers (record columns, rows without figures); returns the
+# keys, as text, of those it has none for.
+KeepFigures = Callable[[Sequence[str], Sequence[Sequence[Any]]], Set[str]]
 _IN_CHUNK = 5000  # keys per IN list outside PostgreSQL (SQLite allows 32,766 parameters)
 
 
@@ -131,6 +136,12 @@ class SqlErpConnector:
     # --- the RecordSource protocol -----------------------------------------------------------
 
     def changes(self, cursors: Mapping[str, Cursor]) -> Iterator[RecordBatch]:
+        """Rounds of customers touched after ``cursors``, each with the cursors it covers
+        (:meth:`changes_keeping_figures` without figures to keep: every customer summed)."""
+        return self.changes_keeping_figures(cursors, None)
+
+    def changes_keeping_figures(self, cursors: Mapping[str, Cursor],
+                                keep: KeepFigures | None) -> Iterator[RecordBatch]:
         """Rounds of customers touched after ``cursors``, each with the cursors it covers.
 
         A round reads keyset pages of ``batch_size`` changed rows stream by stream (customers,
@@ -140,27 +151,44 @@ class SqlErpConnector:
         or per stream. The round's batch carries the cursor of every stream it moved, so a
         crash loses at most the round being written (read again, idempotently, next time).
 
+        ``keep``: the customers a round touched only through their own row are handed to it
+        first (record rows whose figures are ``None``, their own columns as the changed page
+        read them); it keeps the figures it has for them and returns the keys, as text, it has
+        none for, which are summed with the others. Only when every figure table is followed
+        (has a ``modified`` column): any change to a customer's orders or invoices is then read
+        in this round or a later one, which sums the customer.
+
         :raises ConnectorError: no table names a ``modified`` column (nothing to follow).
         """
         followed = [s for s in self._streams() if self._spec(s).modified]
         if not followed:
             raise ConnectorError(self.name, "no table names a 'modified' column in the config: "
                                  "incremental refresh impossible, use a full refresh")
+        if any(self._spec(s).modified is None for s in self._streams() if s != "customers"):
+            keep = None  # an unfollowed figure table changes only what a sum sees
         position: dict[str, Cursor | None] = {s: cursors.get(s) for s in followed}
         unread = list(followed)
         round_size = self.options.round_size
+        no_figures = (None,) * len(FIGURES)
         while unread:
             touched: dict[Any, None] = {}  # customer keys, in the order first seen
+            summing: set[Any] = set()  # ... of those, touched through orders or invoices
+            own: dict[Any, Any] = {}  # ... through their own row: its columns, as read
             moved: dict[str, Cursor] = {}
             read = 0
             for stream in list(unread):
                 while len(touched) < round_size:
-                    page = self._changed_page(stream, position[stream])
+                    page = self._changed_page(stream, position[stream],
+                                              own=keep is not None)
                     if page:
-                        modified, key, _customer = page[-1]
+                        modified, key = page[-1][0], page[-1][1]
                         position[stream] = moved[stream] = Cursor(modified=modified, key=str(key))
                         read += len(page)
                         touched.update(dict.fromkeys(row[2] for row in page))
+                        if stream != "customers":
+                            summing.update(row[2] for row in page)
+                        elif keep is not None:
+                            own.update((row[2], row[2:]) for row in page)
                     if len(page) < self.batch_size:
                         unread.remove(stream)
                         break
@@ -168,9 +196,14 @@ class SqlErpConnector:
                     break
             if not moved:
                 return
-            rows = self._summaries(list(touched))
-            yield RecordBatch("+".join(moved), columns=self._record_columns(), rows=rows,
-                              cursors=moved, rows_read=read)
+            to_sum = list(touched)
+            if keep is not None:
+                kept = [(*row, *no_figures) for k, row in own.items() if k not in summing]
+                if kept:
+                    unknown = keep(self._record_columns(), kept)
+                    to_sum = [k for k in touched if k in summing or str(k) in unknown]
+            yield RecordBatch("+".join(moved), columns=self._record_columns(),
+                              rows=self._summaries(to_sum), cursors=moved, rows_read=read)
 
     def everything(self) -> Iterator[RecordBatch]:
         """Every customer with its figures, in pages of ``full_batch_size``; the last page
@@ -247,7 +280,7 @@ class SqlErpConnector:
             if spec.modified is None:
                 continue
             table = self._table(stream)
-            modified, key = table.c[spec.modified], table.c[spec.key]
+            modified, key = self._position_column(table.c[spec.modified]), table.c[spec.key]
             query = (
                 select(modified, key)
                 .where(modified.is_not(None))
@@ -259,23 +292,49 @@ class SqlErpConnector:
                 marks[stream] = Cursor(modified=rows[0][0], key=str(rows[0][1]))
         return marks
 
-    def _changed_page(self, stream: str, cursor: Cursor | None) -> list[Any]:
-        """(modified, key, customer key) of the next page of rows changed after ``cursor``."""
+    def _changed_page(self, stream: str, cursor: Cursor | None, own: bool = False
+                      ) -> list[Any]:
+        """(modified, key, customer key) of the next page of rows changed after ``cursor``;
+        ``own``: customers' rows go on with the rest of :meth:`_own_columns`."""
         spec = self._spec(stream)
         table = self._table(stream)
         assert spec.modified is not None
-        modified, key = table.c[spec.modified], table.c[spec.key]
+        column = table.c[spec.modified]
+        modified, key = self._position_column(column), table.c[spec.key]
         owner = table.c[getattr(spec, "customer", spec.key)]
+        extra = self._own_columns()[1:] if own and stream == "customers" else []
         query = (
-            select(modified, key, owner)
+            select(modified, key, owner, *extra)
             .where(modified.is_not(None))
             .order_by(modified, key)
             .limit(self.batch_size)
         )
         if cursor is not None:
-            bound = (_typed(modified, cursor.modified), _typed(key, cursor.key))
-            query = query.where(tuple_(modified, key) > tuple_(*bound))
+            position = (_as_stored_text(cursor.modified) if modified is not column
+                        else _typed(column, cursor.modified))
+            query = query.where(tuple_(modified, key) > tuple_(position, _typed(key, cursor.key)))
         return self._fetch(f"reading changes of {table.name}", query)
+
+    def _position_column(self, modified: Column[Any]) -> Any:
+        """``modified`` as cursors read, order and compare it.
+
+        SQLite has no date or time type: a ``DATETIME`` column holds text, compared as text,
+        and it holds whatever text the ERP wrote (``2030-01-01 00:00:00`` from most writers,
+        with ``.000000`` from SQLAlchemy). Bound as a datetime, a cursor would be written back
+        in SQLAlchemy's form and compared with the ERP's as text: ``…00:00:00`` sorts before
+        ``…00:00:00.000000``, so rows at the cursor's own time were skipped. There the column
+        is therefore read as the text it holds, and the cursor keeps and binds that very text
+        (never re-formatted): the order the ERP sorts by is the order the cursor follows.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return modified
+        try:
+            kind = modified.type.python_type
+        except NotImplementedError:
+            return modified
+        if not issubclass(kind, date):  # datetime is a date
+            return modified
+        return type_coerce(modified, String)
 
     def _record_columns(self) -> tuple[str, ...]:
         """The names of a record's values, in the order of :meth:`_summary_query`'s columns."""
@@ -310,17 +369,9 @@ class SqlErpConnector:
         scaled value is an integer below 10^18) and scaled back once per customer: ``numeric``
         sums keep a heap-allocated state per customer and were a third of the query's time.
         """
-        spec = self.options.customers
         customers = self._table("customers")
-        key = customers.c[spec.key]
-        standard = ("credit_status", "currency")
-        wanted: list[Any] = [key]
-        wanted += [customers.c[name] for name in spec.columns
-                   if name != spec.key and name not in standard]
-        # Standard names for the mapping, whatever the ERP calls these columns.
-        for name in standard:
-            erp_name = getattr(spec, name)
-            wanted.append((customers.c[erp_name] if erp_name else null()).label(name))
+        key = customers.c[self.options.customers.key]
+        wanted = self._own_columns()
         parts: list[Select[Any]] = []
         o_spec, i_spec = self.options.orders, self.options.invoices
         zero: Any = literal_column("0")
@@ -366,6 +417,22 @@ class SqlErpConnector:
             ]
             query = select(*wanted).select_from(customers.outerjoin(f, f.c.owner == key))
         return self._restricted(query, key, keys, key_range)
+
+    def _own_columns(self) -> list[Any]:
+        """A record's columns read from the customer's own row: the key, the configured
+        columns, and the standard ``credit_status`` and ``currency`` (:meth:`_summary_query`
+        adds the figures after them)."""
+        spec = self.options.customers
+        customers = self._table("customers")
+        standard = ("credit_status", "currency")
+        wanted: list[Any] = [customers.c[spec.key]]
+        wanted += [customers.c[name] for name in spec.columns
+                   if name != spec.key and name not in standard]
+        # Standard names for the mapping, whatever the ERP calls these columns.
+        for name in standard:
+            erp_name = getattr(spec, name)
+            wanted.append((customers.c[erp_name] if erp_name else null()).label(name))
+        return wanted
 
     def _restricted(self, query: Select[Any], column: Column[Any], keys: Sequence[Any] | None,
                     key_range: tuple[Any, Any]) -> Select[Any]:
@@ -551,6 +618,19 @@ def _unscaled(summed: Any, scale: int | None) -> Any:
     if not scale:
         return summed
     return summed * literal_column("0." + "0" * (scale - 1) + "1")
+
+
+def _as_stored_text(value: Any) -> Any:
+    """A cursor position compared with SQLite's date and time text (:meth:`SqlErpConnector.
+    _position_column`). Text is the column's own and bound as it is. A date or datetime (a
+    cursor saved before positions were kept as text) becomes the shortest text of that instant,
+    ``2030-01-01 00:00:00`` without a fraction of zero: it sorts at or before every way of
+    writing the instant, so rows at it may be read once more (idempotent), never skipped."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")  # a fraction only when there is one
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _typed(column: Column[Any], value: Any) -> Any:

@@ -61,6 +61,10 @@ class ColumnSummaryMapper:
     """
 
     credit_codes: Mapping[str, CreditStatus] = field(default_factory=dict)
+    # A summary's order and invoice figures come from the record's figures alone, and its
+    # credit status and currency from the customer's own columns alone: an incremental
+    # refresh may keep a snapshot row's figures and write only its own values.
+    figures_apart = True
 
     def __call__(self, record: SourceRecord, as_of: datetime) -> FinancialSummary:
         data = record.data
@@ -157,6 +161,7 @@ class MappingSummaryMapper:
         # mapping: gateway.mapping.CompiledMapping; typed loosely to keep this import-free
         self.mapping = mapping
         self._figures = _financial_only(mapping)
+        self.figures_apart = _figures_apart(self._figures)
 
     def __call__(self, record: SourceRecord, as_of: datetime) -> FinancialSummary:
         data = dict(record.data)
@@ -210,6 +215,33 @@ class MappingSummaryMapper:
         return financial
 
 
+_FIGURE_NAMES = frozenset(("order_count", "lifetime_value", "last_order_date", "open_invoices",
+                           "balance"))
+
+
+def _figures_apart(mapping: Any) -> bool:
+    """Whether ``mapping``'s financial group (all that is run per record) maps the figures
+    from the record's figures alone and everything else from other columns alone: every
+    field of the group that reads a figure column is a figure of the same name read from it
+    (``{target: balance, source: balance, transforms: [number]}``), and no other field reads
+    one. Anything else (a constant, a figure from two columns, a credit status that looks at
+    the balance) is not apart: an incremental refresh then sums every customer it touches."""
+    groups = [f for f in mapping.spec.fields if f.target == "financial"]
+    for group in groups:
+        if group.many is not None or {str(a.value) for a in group.require} & _FIGURE_NAMES:
+            return False
+        for fld in group.fields or ():
+            if fld.fields is not None:
+                return False
+            read = {str(arg.value) for arg in fld.sources}
+            if fld.target in _FIGURE_NAMES:
+                if read != {fld.target} or fld.multi_source or fld.value is not None:
+                    return False
+            elif read & _FIGURE_NAMES:
+                return False
+    return bool(groups)
+
+
 def _financial_only(mapping: Any) -> Any:
     """``mapping`` compiled again with its ``financial`` group alone (itself if it has none)."""
     from gateway.mapping.compiler import compile_spec
@@ -259,9 +291,26 @@ class ErpRefresher:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def incremental(self) -> RefreshResult:
-        """The records changed since the saved cursors (all of them on the very first run)."""
+        """The records changed since the saved cursors (all of them on the very first run).
+
+        With a mapper whose figures and own values are apart (:attr:`ColumnSummaryMapper.
+        figures_apart`) and a source that can keep figures, a customer whose own row alone
+        changed gets its new own values (credit status, currency) written over its snapshot
+        row, which keeps its order and invoice figures, instead of being summed again in the
+        ERP. Those writes precede the round's batch and move no cursor: a crash between them
+        reads the round again, which writes the same values again.
+        """
         result = RefreshResult("incremental")
-        for batch in self.source.changes(self.store.cursors()):
+        cursors = self.store.cursors()
+        keeping = getattr(self.source, "changes_keeping_figures", None)
+        if keeping is not None and getattr(self.to_summary, "figures_apart", False):
+            def keep(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> set[str]:
+                return self._write_own(columns, rows, result)
+
+            batches = keeping(cursors, keep)
+        else:
+            batches = self.source.changes(cursors)
+        for batch in batches:
             self._write(batch, result)
         log.info("ERP %s %s", self.source.name, result.describe())
         return result
@@ -274,6 +323,8 @@ class ErpRefresher:
         for batch in self.source.everything():
             self._write(batch, result, deleted_before=started if batch.cursors else None,
                         new_keys=first_load)
+        if first_load:
+            self.store.analyze()  # the planner's view of a table just filled (PostgreSQL)
         log.info("ERP %s %s", self.source.name, result.describe())
         return result
 
@@ -286,6 +337,33 @@ class ErpRefresher:
         log.info("ERP %s %s", self.source.name, result.describe())
         return result
 
+    def _write_own(self, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                   result: RefreshResult) -> set[str]:
+        """Own values of customers whose figures the snapshot keeps; the keys it has no live
+        row for, and those the mapper refuses without their figures: summed and mapped whole
+        (where a refusal is counted) instead."""
+        values = self._values(RecordBatch("customers", columns=columns, rows=rows),
+                              self.clock(), lambda key, exc: None)
+        kept = self.store.write_own(values)
+        result.rows_written += len(kept)
+        return {str(row[0]) for row in rows} - kept
+
+    def _values(self, batch: RecordBatch, as_of: datetime,
+                reject: Callable[[str, GatewayError], None]) -> list[tuple[Any, ...]]:
+        """The snapshot tuples of ``batch``'s records; ``reject`` is told of each refusal."""
+        bulk = getattr(self.to_summary, "snapshot_values", None)
+        if batch.rows and bulk is not None:
+            values: list[tuple[Any, ...]] = bulk(batch.columns, batch.rows, as_of, reject)
+            return values
+        values = []
+        for record in batch.records:
+            try:
+                values.append(SnapshotRow(record.key, self.to_summary(record, as_of))
+                              .as_tuple())
+            except GatewayError as exc:
+                reject(record.key, exc)
+        return values
+
     def _write(self, batch: RecordBatch, result: RefreshResult,
                deleted_before: datetime | None = None, new_keys: bool = False) -> None:
         as_of = self.clock()
@@ -296,17 +374,7 @@ class ErpRefresher:
                 result.rejected_keys.append(key)
             log.warning("ERP %s: customer %s rejected: %s", self.source.name, key, exc.message)
 
-        bulk = getattr(self.to_summary, "snapshot_values", None)
-        if batch.rows and bulk is not None:
-            values = bulk(batch.columns, batch.rows, as_of, reject)
-        else:
-            values = []
-            for record in batch.records:
-                try:
-                    values.append(SnapshotRow(record.key, self.to_summary(record, as_of))
-                                  .as_tuple())
-                except GatewayError as exc:
-                    reject(record.key, exc)
+        values = self._values(batch, as_of, reject)
         result.rows_read += batch.rows_read
         written, deleted = self.store.write_values(values, batch.cursors,
                                                    deleted_before=deleted_before, now=as_of,

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +44,28 @@ class _Tracer:
         self.errors.append(PreviewIssue("mapping", failure.message, field=failure.field))
 
 
+# Results of a field's transforms kept per distinct text value, at most this many per field.
+_MEMO_SIZE = 4096
+# What a kept result may be: values nothing downstream can change in place.
+_FROZEN = frozenset((str, int, float, bool, Decimal, date, datetime, type(None)))
+_MISS = object()
+
+
 class FieldPlan:
     """One target field: read, transform, put.
 
     ``run`` is the hot path (no trace); ``run_traced`` does the same and records each step.
+
+    Transforms are pure functions of the value (their arguments and code lists are fixed when
+    the mapping is compiled; a field with one that is not, ``hash``, keeps nothing), so ``run``
+    keeps what they made of a text value it has seen,
+    for up to ``_MEMO_SIZE`` distinct values per field: a column of codes or currencies is
+    transformed once per code, not once per record. Only results nothing downstream can
+    change in place are kept (text, numbers, dates, ``None``; never a list); a value whose
+    transforms fail is never kept, so it fails the same way every time.
     """
 
-    __slots__ = ("constant", "get", "key", "label", "last", "many", "mapping", "names",
+    __slots__ = ("constant", "get", "key", "label", "last", "many", "mapping", "memo", "names",
                  "parents", "plain", "source", "steps")
 
     def __init__(
@@ -68,6 +85,8 @@ class FieldPlan:
             self.get = lambda context: [get(context) for get in getters]
         self.names = tuple(name for name, _ in steps)
         self.steps = tuple(step for _, step in steps)
+        pure = all(REGISTRY[name].pure for name in self.names if name in REGISTRY)
+        self.memo: dict[str, Any] | None = {} if self.steps and pure else None
 
     def run(self, context: Any, node: dict[Any, Any], tracer: _Tracer | None, prefix: str) -> None:
         if tracer is not None:
@@ -75,8 +94,20 @@ class FieldPlan:
             return
         try:
             value = self.constant if self.get is None else self.get(context)
-            for step in self.steps:
-                value = step(value)
+            memo = self.memo
+            if memo is not None and value.__class__ is str:
+                seen = memo.get(value, _MISS)
+                if seen is _MISS:
+                    raw = value
+                    for step in self.steps:
+                        value = step(value)
+                    if value.__class__ in _FROZEN and len(memo) < _MEMO_SIZE:
+                        memo[raw] = value
+                else:
+                    value = seen
+            else:
+                for step in self.steps:
+                    value = step(value)
             if value.__class__ is str and not self.many:  # the common case, settled inline
                 if not value or value.isspace():
                     return

@@ -107,6 +107,10 @@ class Transform:
     shorthand: str | None = None  # the parameter that ``name: value`` sets
     on_list: Literal["each", "whole"] = "each"
     sees_nothing: bool = False  # called with None too (default, when)
+    # the same value always gives the same result (arguments and code lists are fixed when
+    # compiled): the compiler may keep results per value. Not so for one that reads the
+    # environment when called (hash: its salt).
+    pure: bool = True
 
     def bind(self, args: dict[str, Any], shorthand: Any, ctx: BuildContext) -> Step:
         """Check arguments and build the step.
@@ -158,13 +162,13 @@ REGISTRY: dict[str, Transform] = {}
 
 def transform(
     name: str, summary: str, example: str, *params: Param, shorthand: str | None = None,
-    on_list: Literal["each", "whole"] = "each", sees_nothing: bool = False,
+    on_list: Literal["each", "whole"] = "each", sees_nothing: bool = False, pure: bool = True,
 ) -> Callable[[Builder], Builder]:
     """Register a builder under ``name`` (import time only; the table is fixed)."""
 
     def register(build: Builder) -> Builder:
         REGISTRY[name] = Transform(
-            name, summary, example, params, build, shorthand, on_list, sees_nothing
+            name, summary, example, params, build, shorthand, on_list, sees_nothing, pure
         )
         return build
 
@@ -552,7 +556,7 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
            "'length' shortens the digest.",
            "- hash: {salt_env: CPEX_PSEUDONYM_SALT, length: 32}   # 'gp-1' -> '9f2c...'",
            Param("salt_env", required=True), Param("length", "integer", default=64),
-           shorthand="salt_env")
+           shorthand="salt_env", pure=False)
 def _hash(args: dict[str, Any], ctx: BuildContext) -> Step:
     name, length = args["salt_env"], args["length"]
     if not _ENV_NAME.match(name):

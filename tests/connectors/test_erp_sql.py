@@ -46,12 +46,57 @@ def test_rows_sharing_a_timestamp_are_read_once_across_page_boundaries(erp_path:
         source.close()
 
 
-def test_a_cursor_value_given_as_text_is_bound_with_the_column_type(erp_path: Path) -> None:
+@pytest.mark.parametrize("stored", [
+    ["2030-01-01 00:00:00"],  # as most ERP writers store a time: no fraction
+    ["2030-01-01 00:00:00", "2030-01-01 00:00:00.000000"],  # both forms, one instant
+])
+def test_rows_at_the_cursor_time_stored_without_a_fraction_are_read_once(
+        erp_path: Path, stored: list[str]) -> None:
+    """SQLite compares its date and time text as text: a cursor bound as SQLAlchemy writes a
+    datetime (``…00:00:00.000000``) sorted after ``…00:00:00``, and skipped every row of the
+    ERP at the cursor's own time after the first page."""
+    engine = create_engine(f"sqlite:///{erp_path}")
+    with engine.begin() as conn:
+        keys = [r[0] for r in conn.execute(text(
+            "SELECT customer_no FROM customers ORDER BY customer_no"))]
+        for i, key in enumerate(keys):
+            conn.execute(text("UPDATE customers SET modified_at = :m WHERE customer_no = :k"),
+                         {"m": stored[i % len(stored)], "k": key})
+    engine.dispose()
+    source = erp_settings(erp_path, batch_size=3, round_size=3, orders=None,
+                           invoices=None).open()
+    try:
+        batches = list(itertools.islice(source.changes({}), 100))
+        read = [r.key for b in batches for r in b.records]
+        assert sorted(read) == sorted(keys)  # none skipped, none twice
+        last = batches[-1].cursors["customers"]
+        assert last.modified == max(stored)  # the text the ERP holds, kept as it is
+        assert list(source.changes({"customers": last})) == []  # not read for ever
+        assert source.high_water() == {"customers": last}  # type: ignore[attr-defined]
+        middle = batches[4].cursors["customers"]
+        rest = [r.key for b in source.changes({"customers": middle}) for r in b.records]
+        assert rest == read[15:]
+    finally:
+        source.close()
+
+
+def test_a_datetime_cursor_saved_before_positions_were_text_skips_nothing(
+        erp_path: Path) -> None:
+    """A cursor saved as a datetime resumes at the shortest text of its instant: rows stored
+    at that instant (with a fraction) are read at most once more, never skipped."""
+    from datetime import datetime
+
     source = erp_settings(erp_path, batch_size=1000).open()
     try:
         marks = source.high_water()  # type: ignore[attr-defined]
-        as_text = {k: Cursor(v.modified.isoformat(), v.key) for k, v in marks.items()}
-        assert list(source.changes(as_text)) == []
+        assert all(isinstance(m.modified, str) for m in marks.values())
+        as_datetimes = {k: Cursor(datetime.fromisoformat(v.modified), v.key)
+                        for k, v in marks.items()}
+        again = list(source.changes(as_datetimes))
+        for batch in again:  # only rows at a high-water instant, once
+            assert {s: c.modified for s, c in batch.cursors.items()} == {
+                s: marks[s].modified for s in batch.cursors}
+        assert list(source.changes({k: c for k, c in marks.items()})) == []
     finally:
         source.close()
 

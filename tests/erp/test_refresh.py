@@ -102,3 +102,36 @@ def test_an_unknown_credit_code_is_unknown_and_a_bad_currency_is_rejected(
     assert result.rejected_keys == ["C-100902"]
     figures = erp_snapshot_for(migrated_engine, ("erp", "C-100901"))
     assert figures is not None and figures.summary.credit_status is CreditStatus.UNKNOWN
+
+
+def test_a_customer_changed_only_in_its_own_row_keeps_its_figures(
+        refresher: ErpRefresher, erp_path: Path, migrated_engine: Engine) -> None:
+    """Its new credit status is written over its snapshot row, whose order and invoice figures
+    stay as they are: not summed again in the ERP. A customer the snapshot does not have (new,
+    or marked deleted) is summed whole."""
+    refresher.full()
+    before = snapshot_as_erp(migrated_engine)
+    erp = create_engine(f"sqlite:///{erp_path}")
+    with erp.begin() as conn:
+        # A change the orders stream cannot see (modified time left as it was): only a sum
+        # would find it, so the kept figures show that the customer was not summed.
+        conn.execute(text("UPDATE orders SET total = total + 1000 WHERE customer_no = "
+                          "'C-100902'"))
+        conn.execute(text("UPDATE customers SET credit_status = 'HOLD', modified_at = "
+                          "'2031-01-01 00:00:00' WHERE customer_no IN ('C-100902', 'C-100903')"))
+    erp.dispose()
+    with migrated_engine.begin() as conn:  # the snapshot no longer has the second one live
+        conn.execute(text("UPDATE erp_customer SET deleted_at = extracted_at, order_count = 0 "
+                          "WHERE customer_key = 'C-100903'"))
+    result = refresher.incremental()
+    assert (result.rows_read, result.rows_written) == (2, 2)
+    after = snapshot_as_erp(migrated_engine)
+    expected = expected_from_erp(erp_path)
+    assert after["C-100902"] == ("HOLD", *before["C-100902"][1:])  # figures kept
+    assert after["C-100902"][2] != expected["C-100902"][2]  # (the ERP's sum is another)
+    assert after["C-100903"] == expected["C-100903"]  # summed: live again, figures whole
+    held = erp_snapshot_for(migrated_engine, ("erp", "C-100902"))
+    assert held is not None and held.summary.credit_status is CreditStatus.HOLD
+    assert held.age < timedelta(minutes=1)  # extracted now
+    assert {k: v for k, v in after.items() if k not in ("C-100902", "C-100903")} == {
+        k: v for k, v in before.items() if k not in ("C-100902", "C-100903")}
