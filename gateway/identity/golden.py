@@ -424,12 +424,18 @@ def _own_identifiers(conn: Connection, golden_id: str, document: dict[str, Any])
                 identifier_in(sorted(stale)),
             )
         )
-    if others:
-        kept = [i for i in document["identifiers"] if (i["system"], i["key"]) not in others]
-        if kept:
-            document["identifiers"] = kept
-        else:
-            del document["identifiers"]
+    drop_identifiers(document, others)
+
+
+def drop_identifiers(document: dict[str, Any], others: set[tuple[str, str]]) -> None:
+    """Leave out of a golden document the identifiers another golden profile owns."""
+    if not others:
+        return
+    kept = [i for i in document["identifiers"] if (i["system"], i["key"]) not in others]
+    if kept:
+        document["identifiers"] = kept
+    else:
+        del document["identifiers"]
 
 
 def _insert_consents(conn: Connection, golden_id: str, document: Mapping[str, Any]) -> None:

@@ -111,13 +111,7 @@ class RecordDecoder:
             profile = from_dict(Profile, data)
         except GatewayError as exc:
             return Decoded(index, None, raw, "json", refusal=Refusal.of("map", exc, None))
-        try:
-            issues = self.profile_validator.issues(profile_to_element(profile))
-        except GatewayError as exc:
-            return Decoded(index, None, raw, "json", refusal=Refusal.of("validate", exc, None))
-        if issues:
-            return Decoded(index, None, raw, "json", refusal=_schema_refusal(issues))
-        return self._prepared(profile, index, None, raw, "json")
+        return self._checked(profile, index, None, raw, "json")
 
     def row(self, data: Mapping[str, Any], index: int, line: int | None = None) -> Decoded:
         """A CSV or SQL row: map it with the batch's mapping, then validate the profile as CPEX
@@ -130,13 +124,20 @@ class RecordDecoder:
             profile = self.mapping.map(dict(data))
         except GatewayError as exc:
             return Decoded(index, line, raw, "row", refusal=Refusal.of("map", exc, line))
+        return self._checked(profile, index, line, raw, "row")
+
+    def _checked(
+        self, profile: Profile, index: int, line: int | None, raw: str, fmt: RecordFormat
+    ) -> Decoded:
+        """A profile decoded from a record without a schema of its own (JSON, rows), validated
+        as CPEX XML: every sender is held to the same rules."""
         try:
             issues = self.profile_validator.issues(profile_to_element(profile))
         except GatewayError as exc:
-            return Decoded(index, line, raw, "row", refusal=Refusal.of("validate", exc, line))
+            return Decoded(index, line, raw, fmt, refusal=Refusal.of("validate", exc, line))
         if issues:
-            return Decoded(index, line, raw, "row", refusal=_schema_refusal(issues))
-        return self._prepared(profile, index, line, raw, "row")
+            return Decoded(index, line, raw, fmt, refusal=_schema_refusal(issues))
+        return self._prepared(profile, index, line, raw, fmt)
 
     def _prepared(
         self, profile: Profile, index: int, line: int | None, raw: str, fmt: RecordFormat

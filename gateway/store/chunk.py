@@ -517,12 +517,7 @@ class _Chunk:
         for pair in mine - set(pairs):
             mine.discard(pair)
             self.owners[pair] = None
-        if others:
-            kept = [i for i in document["identifiers"] if (i["system"], i["key"]) not in others]
-            if kept:
-                document["identifiers"] = kept
-            else:
-                del document["identifiers"]
+        golden.drop_identifiers(document, others)
 
     # --- writing --------------------------------------------------------------------------------
 
@@ -624,7 +619,7 @@ class _Chunk:
         """Update the stored records, insert the new ones; provisional id -> id."""
         s = source_record.c
         updated = [
-            {"b_id": record_id, **_record_values(r)}
+            {"b_id": record_id, **r.stored_values()}
             for record_id, r in self.writes.updated_records.items()
         ]
         if updated:
@@ -634,7 +629,7 @@ class _Chunk:
             return {}
         rows = [
             {
-                **_record_values(r),
+                **r.stored_values(),
                 "golden_id": golden_id,
                 "source_system": r.source_system,
                 "source_key": r.source_key,
@@ -751,11 +746,3 @@ def _linked(record: IncomingRecord, record_id: int) -> LinkedRecord:
         record.source_system, record.source_key, record.received_at, record.document, record_id
     )
 
-
-def _record_values(incoming: IncomingRecord) -> dict[str, Any]:
-    return {
-        "raw": incoming.raw,
-        "content_hash": incoming.content_hash,
-        "received_at": incoming.received_at,
-        "document": incoming.document,
-    }

@@ -539,7 +539,7 @@ def _save(conn: Connection, incoming: IncomingRecord, rules: IdentityRules) -> S
         golden_id, record_id = previous.golden_id, previous.id
         golden.lock(conn, golden_id)
         conn.execute(
-            update(source_record).where(s.id == record_id).values(_record_values(incoming))
+            update(source_record).where(s.id == record_id).values(incoming.stored_values())
         )
         conn.execute(delete(match_key).where(match_key.c.source_record_id == record_id))
         _insert_keys(conn, keys, record_id, golden_id)
@@ -601,7 +601,7 @@ def _save_for(
         conn.execute(
             update(source_record)
             .where(s.id == record_id)
-            .values(_record_values(incoming), golden_id=golden_id)
+            .values(incoming.stored_values(), golden_id=golden_id)
         )
         conn.execute(delete(match_key).where(match_key.c.source_record_id == record_id))
     _insert_keys(conn, keys, record_id, golden_id)
@@ -651,18 +651,10 @@ def _open_reviews(
     )
 
 
-def _record_values(incoming: IncomingRecord) -> dict[str, Any]:
-    return {
-        "raw": incoming.raw,
-        "content_hash": incoming.content_hash,
-        "received_at": incoming.received_at,
-        "document": incoming.document,
-    }
-
 
 def _insert_record(conn: Connection, incoming: IncomingRecord, golden_id: str) -> int:
     values = {
-        **_record_values(incoming),
+        **incoming.stored_values(),
         "golden_id": golden_id,
         "source_system": incoming.source_system,
         "source_key": incoming.source_key,

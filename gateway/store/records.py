@@ -53,3 +53,12 @@ class IncomingRecord:
     @property
     def linked(self) -> LinkedRecord:
         return LinkedRecord(self.source_system, self.source_key, self.received_at, self.document)
+
+    def stored_values(self) -> dict[str, Any]:
+        """The ``source_record`` columns that change with each version of the record."""
+        return {
+            "raw": self.raw,
+            "content_hash": self.content_hash,
+            "received_at": self.received_at,
+            "document": self.document,
+        }

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, text
 from gateway.erp.demo import DEMO_CREDIT_CODES, create_demo_erp, demo_erp_options
 from gateway.erp.refresh import ColumnSummaryMapper, ErpRefresher
 from gateway.erp.settings import ErpSettings, erp_settings_from
+from tests.scheduler.conftest import gateway  # noqa: F401  (a gateway on the repo's config)
 
 
 def erp_settings(path: Path, **overrides: Any) -> ErpSettings:

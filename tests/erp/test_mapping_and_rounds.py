@@ -3,7 +3,6 @@ incremental sums, and the first-load bulk path, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from gateway.config import load_settings
 from gateway.erp.demo import change_demo_erp, create_demo_erp, demo_erp_options
 from gateway.erp.refresh import ErpRefresher, MappingSummaryMapper
 from gateway.erp.service import refresher_for, run_demo_erp
@@ -26,15 +24,6 @@ from tests.erp.conftest import erp_settings, expected_from_erp, make_refresher, 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def gateway(migrated_engine: Engine, tmp_path: Path) -> Iterator[Gateway]:
-    settings = load_settings(REPO / "config" / "gateway.toml", environ={},
-                             overrides={"database.url": str(migrated_engine.url),
-                                        "paths.var": str(tmp_path / "var"),
-                                        "paths.mappings": str(REPO / "mappings"),
-                                        "paths.schemas": str(REPO / "schemas")})
-    settings = settings.model_copy(update={"base_dir": str(tmp_path)})
-    yield Gateway(settings, _engine=migrated_engine)
 
 
 def test_the_shipped_config_maps_erp_records_with_the_mapping_file(
