@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -33,7 +34,6 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
-    insert,
     select,
     table,
     update,
@@ -45,6 +45,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connectors.base import Cursor
 from gateway.errors import StoreError
 from gateway.model import CreditStatus, FinancialSummary
+from gateway.store.bulk import insert_rows
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import erp_customer, erp_watermark, identifier
 
@@ -430,14 +431,7 @@ def _key_stage() -> Any:
 
 
 def _stage_keys(conn: Connection, page: Sequence[str]) -> None:
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cursor, cursor.copy("COPY erp_key_stage (k) FROM STDIN") as copy:
-            for key in page:
-                copy.write_row((key,))
-        return
-    conn.execute(insert(_key_stage()), [{"k": key} for key in page])
+    insert_rows(conn, _key_stage(), [{"k": key} for key in page])  # COPY on PostgreSQL
 
 
 def _lock(conn: Connection, source_system: str) -> None:
@@ -489,38 +483,42 @@ def _stage(conn: Connection, values: list[Sequence[Any]]) -> Any:
     return raw
 
 
+@contextmanager
+def _probing_the_key_index(cursor: Any) -> Iterator[None]:
+    """Plan joins against the staged rows as one key-index probe per staged row. Left to
+    itself the planner hashes every snapshot row of the source system for each page (a million
+    rows per page of a full refresh), or, with the stale statistics right after a bulk load,
+    loops over them."""
+    settings = ("enable_hashjoin", "enable_mergejoin", "enable_material")
+    for name in settings:
+        cursor.execute(f"SET LOCAL {name} = off")
+    yield
+    for name in settings:
+        cursor.execute(f"RESET {name}")
+
+
 def _copy_update_own(conn: Connection, source_system: str, values: list[Sequence[Any]]
                      ) -> set[str]:
     """PostgreSQL: :meth:`SnapshotStore.write_own` as one ``UPDATE … FROM`` the staged rows,
     probing the key index once per staged row (as :func:`_copy_merge`)."""
     raw = _stage(conn, values)
-    with raw.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-        cursor.execute("SET LOCAL enable_mergejoin = off")
+    with raw.cursor() as cursor, _probing_the_key_index(cursor):
         cursor.execute(
             f"UPDATE erp_customer t SET credit_status = s.credit_status, currency = s.currency, "
             f"extracted_at = s.extracted_at FROM {_STAGE} s WHERE t.source_system = %(system)s "
             "AND t.customer_key = s.customer_key AND t.deleted_at IS NULL "
             "RETURNING t.customer_key", {"system": source_system})
         updated = {row[0] for row in cursor.fetchall()}
-        cursor.execute("RESET enable_hashjoin")
-        cursor.execute("RESET enable_mergejoin")
     return updated
 
 
 def _copy_merge(conn: Connection, source_system: str, values: list[Sequence[Any]]) -> None:
     """PostgreSQL: COPY the rows into a session-local staging table, then one merge statement."""
     raw = _stage(conn, values)
-    with raw.cursor() as cursor:
+    with raw.cursor() as cursor, _probing_the_key_index(cursor):
         columns = ", ".join(_COLUMNS)
         staged = ", ".join(f"s.{name}" for name in VALUE_COLUMNS)
         updates = ", ".join(f"{name} = s.{name}" for name in _FIGURES)
-        # Probe the key index once per staged row. Left to itself the planner hashes every
-        # snapshot row of the source system for each page (a million rows per page of a full
-        # refresh), or, with the stale statistics right after a bulk load, loops over them.
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-        cursor.execute("SET LOCAL enable_mergejoin = off")
-        cursor.execute("SET LOCAL enable_material = off")
         if (conn.dialect.server_version_info or (0,)) >= (15,):
             cursor.execute(
                 f"MERGE INTO erp_customer t USING {_STAGE} s "
@@ -535,6 +533,3 @@ def _copy_merge(conn: Connection, source_system: str, values: list[Sequence[Any]
                 f"FROM {_STAGE} s ON CONFLICT (source_system, customer_key) "
                 f"DO UPDATE SET {excluded}, deleted_at = NULL",
                 {"system": source_system})
-        cursor.execute("RESET enable_hashjoin")
-        cursor.execute("RESET enable_mergejoin")
-        cursor.execute("RESET enable_material")
