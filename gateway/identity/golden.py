@@ -9,7 +9,7 @@ hop: aliases of an absorbed profile are moved on to the new survivor).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -376,8 +376,12 @@ def remember_rejection(
 # --- helpers ------------------------------------------------------------------------------
 
 
-def identifier_in(pairs: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
-    """``(system, key) IN pairs`` as ``system = ? AND key IN (...)`` per system, OR-ed.
+def identifier_in(
+    pairs: Iterable[tuple[str, str]],
+    among: Callable[[Any, Sequence[str]], ColumnElement[bool]] | None = None,
+) -> ColumnElement[bool]:
+    """``(system, key) IN pairs`` as ``system = ? AND key IN (...)`` per system, OR-ed;
+    ``among(column, keys)`` builds the ``IN`` (default: ``column.in_(keys)``).
 
     Not a row-value ``IN``: SQLite answers that with a full scan of the identifier table (seen
     in ``EXPLAIN QUERY PLAN``), while this form searches the primary key.
@@ -388,7 +392,8 @@ def identifier_in(pairs: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
     return or_(
         false(),
         *(
-            and_(identifier.c.system == system, identifier.c.key.in_(keys))
+            and_(identifier.c.system == system,
+                 among(identifier.c.key, keys) if among else identifier.c.key.in_(keys))
             for system, keys in by_system.items()
         ),
     )

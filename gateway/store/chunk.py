@@ -35,15 +35,12 @@ from sqlalchemy import (
     ARRAY,
     Connection,
     String,
-    and_,
     any_,
     bindparam,
     delete,
-    false,
     func,
     insert,
     literal_column,
-    or_,
     select,
     text,
     update,
@@ -207,16 +204,7 @@ class _Chunk:
 
     def _identifier_in(self, pairs: Sequence[Pair]) -> ColumnElement[bool]:
         """:func:`gateway.identity.golden.identifier_in`, with :meth:`_among`."""
-        by_system: dict[str, list[str]] = defaultdict(list)
-        for system, key in pairs:
-            by_system[system].append(key)
-        return or_(
-            false(),
-            *(
-                and_(identifier.c.system == system, self._among(identifier.c.key, keys))
-                for system, keys in by_system.items()
-            ),
-        )
+        return golden.identifier_in(pairs, self._among)
 
     def load(self) -> None:
         own = [(r.source_system, r.source_key) for r in self.records]
