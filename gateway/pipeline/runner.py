@@ -79,11 +79,12 @@ class Pipeline:
         self.on_record = on_record
         origin = Origin(batch.source_system, batch.source, batch.message_id, batch.mapping)
         self.writer = ChunkWriter(gateway.profiles, origin)
+        mapping = self._mapping()
         self.decoder = RecordDecoder(
             source_system=batch.source_system,
             actor=batch.actor,
-            mapping=self._mapping(),
-            validator=self._record_validator(),
+            mapping=mapping,
+            validator=self._record_validator(mapping),
             profile_validator=gateway.schemas.validator(CPEX_PROFILE_NS),
         )
 
@@ -144,13 +145,13 @@ class Pipeline:
             raise NotFoundError("inbound mapping to the canonical profile", self.batch.mapping)
         return mapping
 
-    def _record_validator(self) -> Any:
+    def _record_validator(self, mapping: CompiledMapping) -> Any:
         """The validator of the mapping's record namespace; None when no schema is registered
         for it, or the records are not XML (CSV rows, SQL rows: the mapped profile is validated
         as CPEX instead)."""
-        if self._mapping().spec.source.format != "xml":
+        if mapping.spec.source.format != "xml":
             return None
-        namespace = record_namespace(self._mapping())
+        namespace = record_namespace(mapping)
         try:
             return self.gateway.schemas.validator(namespace)
         except UnknownSchemaError:
