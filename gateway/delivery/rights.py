@@ -4,9 +4,9 @@ Erasure runs in one transaction: :func:`gateway.store.erasure.erase_profile` emp
 profile and deletes its source records, identifiers and consents; here the person's queued
 profile deliveries are withheld (never sent), the causes in their outbox events are dropped
 (they may name a source key), the quarantined raw records that hold their data are deleted
-(:func:`gateway.pipeline.quarantine.erase_quarantined`; how many goes into the erasure's audit
-row and result), and one ``erased`` event is written, from which the dispatcher sends an erase
-message to every partner that received their data.
+(:func:`gateway.pipeline.quarantine_erasure.erase_quarantined`; how many goes into the
+erasure's audit row and result), and one ``erased`` event is written, from which the
+dispatcher sends an erase message to every partner that received their data.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from gateway.delivery.notices import write_erasure_event
 from gateway.delivery.records import list_deliveries
 from gateway.model import to_dict
 from gateway.model.xmlcodec import profile_to_bytes
-from gateway.pipeline.quarantine import data_subject, erase_quarantined
+from gateway.pipeline.quarantine_erasure import data_subject, erase_quarantined
 from gateway.pipeline.tables import outbox_event
 from gateway.privacy import disclosures_of, partners_disclosed_to
 from gateway.store.audit import AuditLog
