@@ -120,9 +120,9 @@ def _import_csv(ctx: JobContext, dropped: DroppedFile, report: dict[str, Any]) -
     there after fixing the mapping)."""
     if not ctx.args.mapping:
         raise _FileRefused("a CSV file needs a mapping (job args: mapping = \"<file>.yaml\")")
-    name = ctx.args.mapping.removesuffix(".yaml")
     pipeline = Pipeline(ctx.gateway, Batch(
-        source_system=ctx.args.source_system or "erp", source=dropped.name, mapping=name,
+        source_system=ctx.args.source_system or "erp", source=dropped.name,
+        mapping=ctx.args.mapping,
         actor=f"job:{ctx.job}"), keep_outcomes=False)
     rows = pipeline.decoder.mapping.reader.read_sample(dropped.path)  # type: ignore[union-attr]
     result = pipeline.run_decoded(

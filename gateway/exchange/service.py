@@ -187,7 +187,7 @@ class ExchangeService:
             source_system=partner.system,
             source=f"message {header.message_id}",
             message_id=header.message_id,
-            mapping=(mapping or DEFAULT_MAPPING).removesuffix(".yaml"),
+            mapping=mapping or DEFAULT_MAPPING,
             actor=f"partner:{partner.id}",
         ))
         report = pipeline.run_elements(batch.iterchildren(PROFILE_TAG))

@@ -62,10 +62,12 @@ class MappingSet:
         return failed
 
     def get(self, name: str) -> CompiledMapping:
-        """The mapping called ``name``.
+        """The mapping called ``name``; its file name (``name.yaml``, as config files write it)
+        is accepted too.
 
         :raises NotFoundError: when no loaded mapping has that name.
         """
+        name = name.removesuffix(".yaml")
         for _, compiled in self._loaded.values():
             if compiled.name == name:
                 return compiled
