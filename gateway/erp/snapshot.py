@@ -328,15 +328,12 @@ def erp_snapshot_for(
     profile linked to several ERP customers gets the most recently extracted one. Customers the
     ERP has deleted are not shown.
     """
-    c, i = erp_customer.c, identifier.c
-    query = select(erp_customer).where(c.deleted_at.is_(None))
-    if isinstance(ref, tuple):
-        system, key = ref
-        query = query.where(c.source_system == system, c.customer_key == key)
-    else:
-        query = query.join(identifier, and_(i.system == c.source_system,
-                                            i.key == c.customer_key)).where(i.golden_id == ref)
-    query = query.order_by(c.extracted_at.desc()).limit(1)
+    if not isinstance(ref, tuple):
+        return erp_snapshots_for(engine, [ref], now=now).get(ref)
+    c = erp_customer.c
+    system, key = ref
+    query = select(erp_customer).where(c.deleted_at.is_(None), c.source_system == system,
+                                       c.customer_key == key)
     try:
         with engine.connect() as conn:
             row = conn.execute(query).first()
