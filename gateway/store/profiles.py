@@ -601,7 +601,7 @@ def _save_for(
         conn.execute(
             update(source_record)
             .where(s.id == record_id)
-            .values(incoming.stored_values(), golden_id=golden_id)
+            .values({**incoming.stored_values(), "golden_id": golden_id})
         )
         conn.execute(delete(match_key).where(match_key.c.source_record_id == record_id))
     _insert_keys(conn, keys, record_id, golden_id)
@@ -649,7 +649,6 @@ def _open_reviews(
         for proposal in decision.proposals
         if proposal.candidate_id not in kept_apart
     )
-
 
 
 def _insert_record(conn: Connection, incoming: IncomingRecord, golden_id: str) -> int:
