@@ -73,23 +73,29 @@ def test_each_method_edits_the_same_profile_again_and_again(api: Api) -> None:
     assert systems == ["gateway-admin", "shop"]
 
 
+def _race(api: Api, url: str, etag: str, n: int) -> list[Any]:
+    """Two PATCHes with the same If-Match, started together; their answers."""
+    start = threading.Barrier(2)
+    answers: list[Any] = [None, None]
+
+    def edit(i: int) -> None:
+        client = api.app.test_client()
+        start.wait(timeout=30)
+        answers[i] = _edit(client, api, "patch", url, etag, n + i)
+
+    threads = [threading.Thread(target=edit, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return answers
+
+
 def test_two_edits_with_the_same_etag_one_wins_one_is_412(api: Api) -> None:
     url = f"/api/v1/profiles/{_created(api)}"
     etag = api.client.get(url, headers=api.headers("admin")).headers["ETag"]
-    for round_ in range(2):  # the second round races on a profile edited before
-        start = threading.Barrier(2)
-        answers: list[Any] = [None, None]
-
-        def edit(i: int, start: threading.Barrier = start, answers: list[Any] = answers) -> None:
-            client = api.app.test_client()
-            start.wait(timeout=30)
-            answers[i] = _edit(client, api, "patch", url, etag, 10 * round_ + i)
-
-        threads = [threading.Thread(target=edit, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+    for n in (10, 20):  # the second round races on a profile edited before
+        answers = _race(api, url, etag, n)
         statuses = sorted(a.status_code for a in answers)
         assert statuses == [200, 412], [a.json for a in answers]
         (won,) = [a for a in answers if a.status_code == 200]
