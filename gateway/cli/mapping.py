@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 
 from gateway.cli.context import CliState, pass_state
-from gateway.mapping import check_mapping, load_mapping
+from gateway.mapping import load_mapping
+from gateway.mapping.check import lint_mapping
 from gateway.mapping.compiler import CompiledMapping
 from gateway.mapping.trace import PreviewResult
 from gateway.store.migrate import ensure_up_to_date
@@ -29,12 +30,15 @@ def mapping() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @pass_state
 def check(state: CliState, files: tuple[str, ...]) -> int:
-    """Check mapping FILES; one line per error. Exit 1 if any file has errors."""
+    """Check mapping FILES; one line per error or warning. Exit 1 if any file has errors
+    (warnings alone do not fail)."""
     failed = 0
     for file in files:
-        errors = check_mapping(file, schemas=state.gateway.schemas)
+        errors, warnings = lint_mapping(file, schemas=state.gateway.schemas)
         for error in errors:
             click.echo(str(error))
+        for warning in warnings:
+            click.echo(f"warning: {warning}")
         if errors:
             failed += 1
         else:
@@ -72,23 +76,24 @@ def _mapping_file(state: CliState, ref: str) -> Path:
 
 
 def _report(compiled: CompiledMapping, result: PreviewResult) -> dict[str, object]:
-    output = None if result.output is None else compiled.writer.jsonable(result.output)
-    return {
-        "mapping": compiled.name,
-        "output": output,
-        "errors": [e.to_dict() for e in result.errors],
-        "trace": [t.to_dict() for t in result.trace],
-    }
+    return {"mapping": compiled.name, **result.to_dict(compiled.writer.jsonable)}
 
 
 def _print(compiled: CompiledMapping, index: int, result: PreviewResult) -> None:
     click.echo(f"== record {index} ({compiled.name}: {compiled.source_format} -> "
                f"{compiled.target_format})")
+    if result.operation != "upsert":
+        reason = f": {result.reason}" if result.reason else ""
+        click.echo(f"-- operation {result.operation}{reason}")
     click.echo("-- output")
     click.echo("(none)" if result.output is None else compiled.writer.render(result.output))
     click.echo(f"-- errors ({len(result.errors)})")
     for error in result.errors:
         click.echo(f"   {error}")
+    if result.warnings:
+        click.echo(f"-- warnings ({len(result.warnings)})")
+        for warning in result.warnings:
+            click.echo(f"   {warning}")
     click.echo("-- trace")
     for trace in result.trace:
         click.echo(f"   {trace}")

@@ -18,6 +18,15 @@ def check_mapping(
     return _compile(path, schemas, text)[1]
 
 
+def lint_mapping(
+    path: str | Path, *, schemas: SchemaRegistry | None = None, text: str | None = None
+) -> tuple[list[MappingError], list[MappingError]]:
+    """The errors of a mapping file, and (when it has none) its warnings: patterns that still
+    work but probably do not do what the author meant."""
+    compiled, errors = _compile(path, schemas, text)
+    return errors, list(compiled.warnings) if compiled is not None else []
+
+
 def load_mapping(
     path: str | Path, *, schemas: SchemaRegistry | None = None, text: str | None = None
 ) -> CompiledMapping:

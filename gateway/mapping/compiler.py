@@ -23,11 +23,30 @@ from typing import Any
 from gateway.errors import GatewayError, ModelError
 from gateway.mapping.codes import CodeList, load_code_list
 from gateway.mapping.errors import MappingError, MappingFailure
+from gateway.mapping.record import (
+    CURRENT,
+    FailurePolicy,
+    FieldWarning,
+    MappedRecord,
+    Operation,
+    RecordState,
+    RunValues,
+    current,
+)
 from gateway.mapping.sources import READERS, SourceReader
-from gateway.mapping.spec import Arg, FieldSpec, MappingSpec
+from gateway.mapping.spec import Arg, FieldSpec, MappingSpec, OperationRule
 from gateway.mapping.targets import WRITERS, TargetWriter
 from gateway.mapping.trace import FieldTrace, PreviewIssue, PreviewResult
-from gateway.mapping.transforms import REGISTRY, ArgumentError, BuildContext, Step
+from gateway.mapping.transforms import (
+    OPERATORS,
+    PRESENCE_OPERATORS,
+    REGISTRY,
+    ArgumentError,
+    BuildContext,
+    Step,
+    condition,
+    reads_record,
+)
 from gateway.mapping.values import Getter, is_blank
 from gateway.xml.schemas import SchemaRegistry
 
@@ -66,12 +85,13 @@ class FieldPlan:
     """
 
     __slots__ = ("constant", "get", "key", "label", "last", "many", "mapping", "memo", "names",
-                 "parents", "plain", "source", "steps")
+                 "on_error", "parents", "plain", "quality_key", "raw_key", "source", "steps")
 
     def __init__(
         self, *, mapping: str, label: str, key: tuple[Any, ...], many: bool,
         getters: tuple[Getter, ...], constant: Any, source: str | None,
-        steps: tuple[tuple[str, Step], ...],
+        steps: tuple[tuple[str, Step], ...], on_error: FailurePolicy = "reject_record",
+        raw_key: tuple[Any, ...] | None = None, quality_key: tuple[Any, ...] | None = None,
     ) -> None:
         self.mapping, self.label, self.many, self.source = mapping, label, many, source
         self.key, self.parents, self.last = key, key[:-1], key[-1]
@@ -85,8 +105,11 @@ class FieldPlan:
             self.get = lambda context: [get(context) for get in getters]
         self.names = tuple(name for name, _ in steps)
         self.steps = tuple(step for _, step in steps)
-        pure = all(REGISTRY[name].pure for name in self.names if name in REGISTRY)
+        pure = all(REGISTRY[name].pure for name in self.names if name in REGISTRY) and \
+            not any(reads_record(step) for step in self.steps)
         self.memo: dict[str, Any] | None = {} if self.steps and pure else None
+        # what a failure does (reject_record: the record fails; see :meth:`failed`)
+        self.on_error, self.raw_key, self.quality_key = on_error, raw_key, quality_key
 
     def run(self, context: Any, node: dict[Any, Any], tracer: _Tracer | None, prefix: str) -> None:
         if tracer is not None:
@@ -116,7 +139,8 @@ class FieldPlan:
                 if value is None:
                     return
         except ValueError as exc:
-            raise self.failure(exc, prefix) from exc
+            self.failed(exc, prefix, context, node)
+            return
         if self.parents or self.last in node:  # a list at the same key is joined, as put does
             put(node, self.key, value)
         else:
@@ -133,8 +157,13 @@ class FieldPlan:
                 applied.append((name, value))
             value = self.settle(value)
         except ValueError as exc:
-            tracer.failed(self.failure(exc, prefix), FieldTrace(
-                prefix + self.label, self.source, raw, tuple(applied), None, str(exc)))
+            trace = FieldTrace(prefix + self.label, self.source, raw, tuple(applied), None,
+                               str(exc))
+            if self.on_error == "reject_record":
+                tracer.failed(self.failure(exc, prefix), trace)
+            else:
+                tracer.traces.append(trace)
+                self.failed(exc, prefix, context, node)
             return
         tracer.traces.append(FieldTrace(prefix + self.label, self.source, raw, tuple(applied),
                                         value))
@@ -144,6 +173,34 @@ class FieldPlan:
     def failure(self, exc: ValueError, prefix: str) -> MappingFailure:
         return MappingFailure(str(exc), mapping=self.mapping, field=prefix + self.label,
                               source=self.source)
+
+    def failed(self, exc: ValueError, prefix: str, context: Any, node: dict[Any, Any]) -> None:
+        """A failure by the field's policy: ``reject_record`` raises (the record fails; an
+        erase record drops the field instead), ``drop_field`` leaves the field out and
+        ``keep_raw`` keeps the source's text (beside the field when its record has a ``raw``
+        field, flagging ``quality`` invalid); either way with a warning.
+
+        :raises MappingFailure: for ``reject_record``.
+        """
+        state = CURRENT.get()
+        if self.on_error == "reject_record":
+            if state is None or not state.lenient:
+                raise self.failure(exc, prefix) from exc
+            return
+        assert state is not None  # apply() and preview() always set it
+        state.warnings.append(FieldWarning(prefix + self.label, self.source, self.on_error,
+                                           str(exc)))
+        if self.on_error != "keep_raw" or self.get is None:
+            return
+        raw = self.get(context)
+        items = [r for r in (raw if isinstance(raw, list) else [raw]) if not is_blank(r)]
+        if not items:
+            return
+        assert self.raw_key is not None
+        text = [str(r).strip() for r in items]
+        put(node, self.raw_key, text if self.many else text[0])
+        if self.quality_key is not None and self.quality_key[-1] not in node:
+            put(node, self.quality_key, "invalid")
 
     def settle(self, value: Any) -> Any:
         """Blanks dropped; a list for a many-valued target, else one value (or None)."""
@@ -303,35 +360,78 @@ class CompiledMapping:
     reader: SourceReader
     writer: TargetWriter
     body: Block
+    rules: tuple[RulePlan, ...] = ()
+    warnings: tuple[MappingError, ...] = ()  # what ``mapping check`` warns about
 
     @property
     def plans(self) -> tuple[Plan, ...]:
         return self.body.plans
 
-    def map(self, record: Any) -> Any:
-        """Map one source record (an lxml element, a row dict, a JSON dict, a Profile).
+    def operation(self, context: Any) -> tuple[Operation, str | None]:
+        """The operation of a prepared record: the first rule that matches, else upsert."""
+        for rule in self.rules:
+            if rule.matches(context):
+                return rule.do, rule.reason
+        return Operation.UPSERT, None
+
+    def apply(self, record: Any, run: RunValues | None = None) -> MappedRecord:
+        """Map one source record (an lxml element, a row dict, a JSON dict, a Profile): its
+        operation, output and field warnings. A skipped or rejected record is not mapped; an
+        erase record is mapped leniently (a failing field is left out: only its identifiers
+        matter).
 
         :raises MappingFailure: naming the field and source path that failed.
         """
         context = self.reader.prepare(record)
-        node: dict[Any, Any] = {}
-        self.body.fill(context, node)
+        operation, reason = self.operation(context) if self.rules else (Operation.UPSERT, None)
+        if operation is Operation.SKIP or operation is Operation.REJECT:
+            return MappedRecord(operation, None, reason)
+        state = RecordState(context, run, lenient=operation is Operation.ERASE)
+        token = CURRENT.set(state)
         try:
-            return self.writer.finish(node)
+            node: dict[Any, Any] = {}
+            self.body.fill(context, node)
+        finally:
+            CURRENT.reset(token)
+        try:
+            output = self.writer.finish(node)
         except ModelError as exc:
             raise MappingFailure(exc.reason, mapping=self.name, field=exc.path) from exc
+        return MappedRecord(operation, output, reason, tuple(state.warnings))
 
-    def preview(self, record: Any) -> PreviewResult:
+    def map(self, record: Any, run: RunValues | None = None) -> Any:
+        """The output of a record that is upserted (see :meth:`apply`).
+
+        :raises MappingFailure: a field failed, or the record asks for another operation.
+        """
+        mapped = self.apply(record, run)
+        if mapped.operation is not Operation.UPSERT:
+            reason = f": {mapped.reason}" if mapped.reason else ""
+            raise MappingFailure(f"the record asks to {mapped.operation}{reason}",
+                                 mapping=self.name)
+        return mapped.output
+
+    def preview(self, record: Any, run: RunValues | None = None) -> PreviewResult:
         """Map one record with a full trace, collecting every problem; nothing is stored."""
         tracer = _Tracer()
         try:
             context = self.reader.prepare(record)
         except TypeError as exc:
             return PreviewResult(None, [], [PreviewIssue("mapping", str(exc))])
+        operation, reason = self.operation(context)
+        state = RecordState(context, run or RunValues(),
+                            lenient=operation is Operation.ERASE)
         node: dict[Any, Any] = {}
-        for plan in self.body.plans:
-            plan.run(context, node, tracer, "")
-        result = PreviewResult(None, tracer.traces, tracer.errors)
+        token = CURRENT.set(state)
+        try:
+            for plan in self.body.plans:
+                plan.run(context, node, tracer, "")
+        finally:
+            CURRENT.reset(token)
+        result = PreviewResult(None, tracer.traces, tracer.errors, operation=operation.value,
+                               reason=reason, warnings=list(state.warnings))
+        if operation is Operation.SKIP or operation is Operation.REJECT:
+            return result
         try:
             result.output = self.writer.finish(node)
         except GatewayError as exc:
@@ -369,16 +469,35 @@ def compile_spec(
     writer = _collect(errors, lambda: WRITERS[spec.target.format](spec.target, schemas))
     if reader is None or writer is None:
         return None, errors
-    compiler = _Compiler(spec.name, reader, writer, BuildContext(code_lists), errors)
+    compiler = _Compiler(spec.name, reader, writer, code_lists, errors)
+    rules = tuple(r for r in (_collect(errors, lambda r=r: compiler.rule(r))  # type: ignore[misc]
+                              for r in spec.operations) if r is not None)
     plans = compiler.fields(spec.fields, None, writer.root_scope)
     if errors:
         return None, errors
     compiled = CompiledMapping(
         name=spec.name, direction=spec.direction, source_format=spec.source.format,
         target_format=spec.target.format, file=spec.file, spec=spec, reader=reader,
-        writer=writer, body=Block(plans, reader),
+        writer=writer, body=Block(plans, reader), rules=rules,
+        warnings=tuple(compiler.warnings),
     )
     return compiled, []
+
+
+class RulePlan:
+    """One rule of ``operations``: a condition on a source path of the record and what to do."""
+
+    __slots__ = ("do", "get", "reason", "test")
+
+    def __init__(self, do: Operation, reason: str | None, get: Getter | None,
+                 test: Callable[[Any], bool] | None) -> None:
+        self.do, self.reason, self.get, self.test = do, reason, get, test
+
+    def matches(self, context: Any) -> bool:
+        if self.get is None or self.test is None:
+            return True
+        value = self.get(context)
+        return self.test(value)
 
 
 def _collect(errors: list[MappingError], build: Callable[[], Any]) -> Any:
@@ -387,6 +506,14 @@ def _collect(errors: list[MappingError], build: Callable[[], Any]) -> Any:
     except MappingError as exc:
         errors.append(exc)
         return None
+
+
+def _runtime_getter(name: str) -> Getter:
+    def get(context: Any) -> str | None:
+        run = current().run
+        return None if run is None else run.get(name)
+
+    return get
 
 
 class _Reported(Exception):
@@ -406,9 +533,30 @@ def _check_direction(spec: MappingSpec, errors: list[MappingError]) -> None:
 
 class _Compiler:
     def __init__(self, mapping: str, reader: SourceReader, writer: TargetWriter,
-                 ctx: BuildContext, errors: list[MappingError]) -> None:
+                 code_lists: dict[str, CodeList], errors: list[MappingError]) -> None:
         self.mapping, self.reader, self.writer = mapping, reader, writer
-        self.ctx, self.errors = ctx, errors
+        self.code_lists, self.errors = code_lists, errors
+        self.warnings: list[MappingError] = []
+
+    def rule(self, rule: OperationRule) -> RulePlan:
+        if rule.source is None or rule.op is None:
+            return RulePlan(rule.do, rule.reason, None, None)
+        get = self.reader.value(rule.source, None, many=False)
+        op = rule.op.value
+        if op not in OPERATORS:
+            raise rule.op.pos.error(f"expected one of {', '.join(OPERATORS)}, got {op!r}")
+        values = rule.values.value if rule.values is not None else None
+        if values is not None and not (isinstance(values, list)
+                                       and all(isinstance(v, str) for v in values)):
+            raise rule.values.pos.error("expected a list of texts")  # type: ignore[union-attr]
+        try:
+            compare = condition(op, rule.value.value if rule.value else None, values)
+        except ArgumentError as exc:
+            raise rule.op.pos.error(exc.reason) from exc
+        if op in PRESENCE_OPERATORS:
+            return RulePlan(rule.do, rule.reason, get, compare)
+        # a missing value matches no comparison (as in ``when``)
+        return RulePlan(rule.do, rule.reason, get, lambda v: not is_blank(v) and compare(v))
 
     def fields(self, specs: tuple[FieldSpec, ...], rscope: Any, wscope: Any) -> tuple[Plan, ...]:
         plans = []
@@ -442,22 +590,40 @@ class _Compiler:
             many = spec.many.value
         if spec.fields is not None:
             return self.group(spec, slot.key, many, slot.scope, rscope)
-        if not spec.sources and spec.value is None:
-            raise spec.pos.error(f"the field '{spec.target}' needs a 'source' or a 'value'")
+        if not spec.sources and spec.value is None and spec.runtime is None:
+            raise spec.pos.error(f"the field '{spec.target}' needs a 'source', a 'value' or a "
+                                 "'runtime' value")
+        gathers = any(REGISTRY[t.name].gathers for t in spec.transforms if t.name in REGISTRY)
         # source, target and transforms are checked apart, so that all their errors show
         getters = [
             _collect(self.errors, lambda s=s: self.reader.value(  # type: ignore[misc]
-                s, rscope, many=many and not spec.multi_source))
+                s, rscope, many=(many or gathers) and not spec.multi_source))
             for s in spec.sources
         ]
+        source = ", ".join(s.value for s in spec.sources) or None
+        if spec.runtime is not None:
+            getters, source = [_runtime_getter(spec.runtime.value)], f"runtime {spec.runtime.value}"
         steps = [(t.name, _collect(self.errors, lambda t=t: self.transform(t)))  # type: ignore[misc]
                  for t in spec.transforms]
+        for t in spec.transforms:
+            if t.name == "when" and "otherwise" in t.args and "on_missing" not in t.args \
+                    and t.args.get("op", Arg(None, t.pos)).value not in PRESENCE_OPERATORS:
+                self.warnings.append(t.pos.error(
+                    "'otherwise' is no longer used for a missing value (it stays missing); add "
+                    "'on_missing: <value>' if a missing value should become one"))
+        policy: FailurePolicy = spec.on_error.value if spec.on_error else "reject_record"
+        raw_key = quality_key = None
+        if policy == "keep_raw" and slot is not None:
+            raw_slot, quality_key = self.writer.raw_slot(Arg(spec.target, spec.on_error.pos),  # type: ignore[union-attr]
+                                                         wscope)
+            raw_key = raw_slot.key
         if slot is None or None in getters or any(step is None for _, step in steps):
             raise _Reported()
         return FieldPlan(
             mapping=self.mapping, label=spec.target, key=slot.key, many=many,
             getters=tuple(getters), constant=spec.value.value if spec.value else None,
-            source=", ".join(s.value for s in spec.sources) or None, steps=tuple(steps),
+            source=source, steps=tuple(steps), on_error=policy, raw_key=raw_key,
+            quality_key=quality_key,
         )
 
     def group(self, spec: FieldSpec, key: tuple[Any, ...], many: bool, wscope: Any,
@@ -489,10 +655,15 @@ class _Compiler:
             raise spec.pos.error(
                 f"unknown transform '{spec.name}' (known: {', '.join(sorted(REGISTRY))})"
             )
+        def record_getter(path: str) -> Getter:
+            arg = spec.args.get("region_from") or spec.args.get("source")
+            return self.reader.value(Arg(path, arg.pos if arg else spec.pos), None, many=False)
+
+        ctx = BuildContext(self.code_lists, record_getter)
         try:
             return found.bind(
                 {k: a.value for k, a in spec.args.items()},
-                spec.shorthand.value if spec.shorthand else None, self.ctx,
+                spec.shorthand.value if spec.shorthand else None, ctx,
             )
         except ArgumentError as exc:
             arg = spec.args.get(exc.param) if exc.param else None

@@ -18,6 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from gateway.mapping.errors import MappingError
+from gateway.mapping.record import FAILURE_POLICIES, RUNTIME_NAMES, Operation
 from gateway.mapping.values import describe
 
 SPEC_VERSION = 1
@@ -82,6 +83,8 @@ class FieldSpec:
     fields: tuple[FieldSpec, ...] | None = None
     many: Arg | None = None
     require: tuple[Arg, ...] = ()
+    runtime: Arg | None = None  # a run-time value (``import_time``) instead of a source
+    on_error: Arg | None = None  # reject_record (default) | drop_field | keep_raw
 
     @property
     def is_group(self) -> bool:
@@ -124,6 +127,19 @@ class CodeListSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class OperationRule:
+    """``- if: {source: "@mode", op: eq, value: delete}`` / ``do: erase`` / ``reason: ...``."""
+
+    do: Operation
+    pos: Pos  # of the rule
+    source: Arg | None = None  # None: the rule always applies (a last, catch-all rule)
+    op: Arg | None = None
+    value: Arg | None = None
+    values: Arg | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MappingSpec:
     """A whole mapping file, checked for shape (not yet for meaning: that is the compiler's)."""
 
@@ -136,6 +152,7 @@ class MappingSpec:
     fields: tuple[FieldSpec, ...]
     code_lists: dict[str, CodeListSpec] = field(default_factory=dict)
     description: str | None = None
+    operations: tuple[OperationRule, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -256,7 +273,7 @@ class _Reader:
             keys = self.table(
                 data, top,
                 allowed=("version", "name", "description", "direction", "source", "target",
-                         "code_lists", "fields"),
+                         "code_lists", "operations", "fields"),
                 required=("version", "direction", "source", "target", "fields"),
             )
         except _Invalid:
@@ -272,14 +289,43 @@ class _Reader:
         target = self.guarded(lambda: self.target(*keys["target"]))
         code_lists = self.guarded(lambda: self.code_lists(*keys["code_lists"])) \
             if "code_lists" in keys else {}
+        operations = self.guarded(lambda: self.operations(*keys["operations"])) \
+            if "operations" in keys else ()
         fields = self.guarded(lambda: self.fields(*keys["fields"]))
-        if self.errors or None in (direction, source, target, code_lists, fields):
+        if self.errors or None in (direction, source, target, code_lists, operations, fields):
             return None
         return MappingSpec(
             file=self.file, version=SPEC_VERSION, name=name or Path(self.file).stem,
             direction=direction, source=source, target=target, fields=fields,
             code_lists=code_lists, description=str(description) if description else None,
+            operations=operations,
         )
+
+    def operations(self, node: Any, pos: Pos) -> tuple[OperationRule, ...]:
+        built = [self.guarded(lambda: self.operation(*item)) for item in self.items(node, pos)]  # noqa: B023
+        if any(b is None for b in built):
+            raise _Invalid()
+        return tuple(built)
+
+    def operation(self, node: Any, pos: Pos) -> OperationRule:
+        keys = self.table(node, pos, allowed=("if", "do", "reason", "note"), required=("do",))
+        do = Operation(self.choice(*keys["do"], tuple(Operation)))
+        extra: dict[str, Any] = {}
+        if "reason" in keys:
+            extra["reason"] = self.text(*keys["reason"], what="a reason (text)")
+        elif do in (Operation.SKIP, Operation.REJECT):
+            raise self.fail(keys["do"][1], f"'do: {do}' needs a 'reason' (it is reported with "
+                                           "every record it applies to)")
+        if "if" in keys:
+            cond = self.table(*keys["if"], allowed=("source", "op", "value", "values"),
+                              required=("source", "op"))
+            extra["source"] = Arg(self.text(*cond["source"], what="a source path"),
+                                  cond["source"][1])
+            extra["op"] = Arg(self.text(*cond["op"], what="an operator"), cond["op"][1])
+            for key in ("value", "values"):
+                if key in cond:
+                    extra[key] = Arg(_plain(cond[key][0]), cond[key][1])
+        return OperationRule(do=do, pos=pos, **extra)
 
     def source(self, node: Any, pos: Pos) -> SourceSpec:
         keys = self.table(
@@ -372,15 +418,25 @@ class _Reader:
     def field(self, node: Any, pos: Pos) -> FieldSpec:
         keys = self.table(
             node, pos,
-            allowed=("target", "source", "value", "transforms", "fields", "many", "require",
-                     "note"),
+            allowed=("target", "source", "value", "runtime", "transforms", "fields", "many",
+                     "require", "on_error", "note"),
             required=("target",),
         )
         target = self.text(*keys["target"], what="a target field")
         tpos = keys["target"][1]
         extra: dict[str, Any] = {}
-        if "source" in keys and "value" in keys:
-            raise self.fail(keys["value"][1], "give either 'source' or 'value', not both")
+        given = [k for k in ("source", "value", "runtime") if k in keys]
+        if len(given) > 1:
+            raise self.fail(keys[given[1]][1], "give one of 'source', 'value' or 'runtime', "
+                                               f"not {' and '.join(given)}")
+        if "runtime" in keys:
+            extra["runtime"] = Arg(self.choice(*keys["runtime"], RUNTIME_NAMES),
+                                   keys["runtime"][1])
+        if "on_error" in keys:
+            if "fields" in keys:
+                raise self.fail(keys["on_error"][1], "'on_error' belongs to a field, not a group")
+            extra["on_error"] = Arg(self.choice(*keys["on_error"], FAILURE_POLICIES),
+                                    keys["on_error"][1])
         if "source" in keys:
             value, spos = keys["source"]
             if isinstance(value, CommentedSeq):

@@ -55,6 +55,14 @@ class TargetWriter(Protocol):
 
     def resolve(self, path: Arg, scope: Any, *, group: bool) -> Slot: ...
 
+    def raw_slot(self, path: Arg, scope: Any) -> tuple[Slot, tuple[Any, ...] | None]:
+        """Where ``on_error: keep_raw`` keeps the value as received for the field ``path``, and
+        the key of the quality flag to set beside it (None: no such flag).
+
+        :raises MappingError: the target has no place for a raw text.
+        """
+        ...
+
     def finish(self, node: dict[Any, Any]) -> Any: ...
 
     def issues(self, output: Any) -> list[ValidationIssue]: ...
@@ -89,6 +97,28 @@ class CanonicalWriter:
             raise path.pos.error(f"'{path.value}' holds records: map it with a group "
                                  f"(target: {path.value}, fields: [...])")
         return Slot(steps, found.many, found.record)
+
+    def raw_slot(self, path: Arg, scope: Any) -> tuple[Slot, tuple[Any, ...] | None]:
+        """The record's ``raw`` field beside the target when it has one (``phones.number`` ->
+        ``phones.raw``, with ``quality`` set to ``invalid``), else the target itself when it
+        holds text."""
+        head, _, _ = path.value.rpartition(".")
+        sibling = f"{head}." if head else ""
+        try:
+            steps, found = resolve_path(scope, f"{sibling}raw")
+        except KeyError:
+            steps, found = resolve_path(scope, path.value)
+            if found.scalar is not str:
+                raise path.pos.error(
+                    f"'on_error: keep_raw' needs a text target or a record with a 'raw' field; "
+                    f"'{path.value}' holds {getattr(found.scalar, '__name__', 'values')}"
+                ) from None
+            return Slot(steps, found.many, None), None
+        try:
+            quality, _ = resolve_path(scope, f"{sibling}quality")
+        except KeyError:
+            return Slot(steps, found.many, None), None
+        return Slot(steps, found.many, None), quality
 
     def finish(self, node: dict[Any, Any]) -> Profile:
         profile: Profile = build_profile(node)
@@ -130,6 +160,9 @@ class JsonWriter:
                 raise path.pos.error(f"bad target key '{step}' in '{path.value}': use letters, "
                                      "digits, '_' and '-', joined by dots")
         return Slot(steps, False, None)
+
+    def raw_slot(self, path: Arg, scope: Any) -> tuple[Slot, tuple[Any, ...] | None]:
+        return self.resolve(path, scope, group=False), None
 
     def finish(self, node: dict[Any, Any]) -> dict[str, Any]:
         result: dict[str, Any] = _json_ready(node)
@@ -209,6 +242,9 @@ class XmlWriter:
         if prefix and prefix not in self.nsmap:
             raise name.pos.error(f"the prefix '{prefix}' is not declared in target.namespaces")
         return f"{{{self.nsmap[prefix]}}}{local}" if prefix else local
+
+    def raw_slot(self, path: Arg, scope: Any) -> tuple[Slot, tuple[Any, ...] | None]:
+        return self.resolve(path, scope, group=False), None
 
     def resolve(self, path: Arg, scope: Any, *, group: bool) -> Slot:
         element = scope

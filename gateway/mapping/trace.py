@@ -7,8 +7,11 @@ record values by design: it is shown to the admin who supplied the sample, and n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from gateway.mapping.record import FieldWarning
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +64,32 @@ class PreviewIssue:
 
 @dataclass(slots=True)
 class PreviewResult:
+    """A previewed record: its output, trace and problems, the operation the mapping chose
+    (``upsert``, ``erase``, ``skip``, ``reject``) with its reason, and the warnings of fields
+    that failed under ``drop_field`` or ``keep_raw``."""
+
     output: Any
     trace: list[FieldTrace] = field(default_factory=list)
     errors: list[PreviewIssue] = field(default_factory=list)
+    operation: str = "upsert"
+    reason: str | None = None
+    warnings: list[FieldWarning] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def to_dict(self, jsonable: Callable[[Any], Any]) -> dict[str, Any]:
+        """The report as JSON shows it; ``jsonable`` makes the output JSON-ready (the
+        mapping's writer knows how)."""
+        return {
+            "operation": self.operation,
+            "reason": self.reason,
+            "output": None if self.output is None else jsonable(self.output),
+            "errors": [e.to_dict() for e in self.errors],
+            "warnings": [w.to_dict() for w in self.warnings],
+            "trace": [t.to_dict() for t in self.trace],
+        }
 
 
 def _plain(value: Any) -> Any:

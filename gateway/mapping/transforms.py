@@ -24,10 +24,11 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-import pycountry
 
 from gateway.mapping.codes import CodeList
-from gateway.mapping.values import as_text, describe, is_blank
+from gateway.mapping.countries import DEFAULT_LANGUAGES, country_table, normalise_name
+from gateway.mapping.record import current
+from gateway.mapping.values import Getter, as_text, describe, is_blank
 
 Step = Callable[[Any], Any]
 Kind = Literal["text", "integer", "boolean", "texts", "scalar"]
@@ -85,11 +86,23 @@ _KIND_WORDS = {
 }
 
 
+def _no_source(path: str) -> Getter:
+    raise ArgumentError("this mapping cannot read other fields of the record here")
+
+
 @dataclass(frozen=True, slots=True)
 class BuildContext:
-    """What a transform may look up while it is built: the mapping's code lists."""
+    """What a transform may look up while it is built: the mapping's code lists, and ``source``
+    which compiles a path of the record (from the record itself, whatever group the field is
+    in) into a getter of the record being mapped (:func:`record_value`)."""
 
     code_lists: Mapping[str, CodeList]
+    source: Callable[[str], Getter] = _no_source
+
+
+def record_value(get: Getter) -> Any:
+    """What ``get`` (made by :attr:`BuildContext.source`) reads from the record being mapped."""
+    return get(current().root)
 
 
 Builder = Callable[[dict[str, Any], BuildContext], Step]
@@ -111,6 +124,8 @@ class Transform:
     # compiled): the compiler may keep results per value. Not so for one that reads the
     # environment when called (hash: its salt).
     pure: bool = True
+    # reads every match of its source, not only the first (count, sum, join, ...)
+    gathers: bool = False
 
     def bind(self, args: dict[str, Any], shorthand: Any, ctx: BuildContext) -> Step:
         """Check arguments and build the step.
@@ -143,7 +158,16 @@ class Transform:
         step = self.build(checked, ctx)
         if self.on_list == "whole":
             return step
-        return _each(step, self.sees_nothing)
+        wrapped = _each(step, self.sees_nothing)
+        if getattr(step, "reads_record", False):
+            wrapped.reads_record = True  # type: ignore[attr-defined]
+        return wrapped
+
+
+def reads_record(step: Step) -> bool:
+    """Whether a built step reads other fields of the record (its result is then not a pure
+    function of its value, and must not be kept per value)."""
+    return bool(getattr(step, "reads_record", False))
 
 
 def _each(step: Step, sees_nothing: bool) -> Step:
@@ -163,12 +187,14 @@ REGISTRY: dict[str, Transform] = {}
 def transform(
     name: str, summary: str, example: str, *params: Param, shorthand: str | None = None,
     on_list: Literal["each", "whole"] = "each", sees_nothing: bool = False, pure: bool = True,
+    gathers: bool = False,
 ) -> Callable[[Builder], Builder]:
     """Register a builder under ``name`` (import time only; the table is fixed)."""
 
     def register(build: Builder) -> Builder:
         REGISTRY[name] = Transform(
-            name, summary, example, params, build, shorthand, on_list, sees_nothing, pure
+            name, summary, example, params, build, shorthand, on_list, sees_nothing, pure,
+            gathers,
         )
         return build
 
@@ -316,37 +342,148 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-@transform("when", "Choose a value by one comparison of the current value (operators: "
-           "eq, ne, in, not_in, empty, not_empty, matches, gt, ge, lt, le). Without 'then' "
-           "the value is kept; without 'otherwise' the result is nothing.",
-           "- when: {op: eq, value: granted, then: true, otherwise: false}",
-           Param("op", required=True, choices=tuple(_OPERATORS)), Param("value", "scalar"),
-           Param("values", "texts"), Param("then", "scalar"), Param("otherwise", "scalar"),
-           sees_nothing=True)
-def _when(args: dict[str, Any], ctx: BuildContext) -> Step:
-    op = args["op"]
+def condition(op: str, value: Any, values: list[str] | None, param: str = "op"
+              ) -> Callable[[Any], bool]:
+    """One comparison of a value (the ``when`` operators), checked and compiled.
+
+    :raises ArgumentError: the operator lacks its operand, or the operand does not fit it.
+    """
     compare = _OPERATORS[op]
     if op in ("in", "not_in"):
-        if args["values"] is None:
-            raise ArgumentError(f"operator '{op}' needs 'values' (a list of texts)", "op")
-        operand: Any = args["values"]
+        if values is None:
+            raise ArgumentError(f"operator '{op}' needs 'values' (a list of texts)", param)
+        operand: Any = values
     elif op in ("empty", "not_empty"):
         operand = None
-    elif args["value"] is None:
-        raise ArgumentError(f"operator '{op}' needs 'value'", "op")
+    elif value is None:
+        raise ArgumentError(f"operator '{op}' needs 'value'", param)
     elif op == "matches":
-        operand = _regex(_text(args["value"]))
+        operand = _regex(_text(value))
     elif op in ("gt", "ge", "lt", "le"):
         try:
-            operand = Decimal(_text(args["value"]))
+            operand = Decimal(_text(value))
         except InvalidOperation as exc:
             raise ArgumentError(f"operator '{op}' compares numbers: 'value' must be one",
                                 "value") from exc
     else:
-        operand = args["value"]
+        operand = value
+    return lambda v: compare(v, operand)
+
+
+#: Every comparison operator (``when``, and the conditions of ``operations``).
+OPERATORS: tuple[str, ...] = tuple(_OPERATORS)
+
+#: Operators that ask about presence itself, and so are answered for a missing value too.
+PRESENCE_OPERATORS = ("empty", "not_empty")
+
+
+@transform("when", "Choose a value by one comparison of the current value (operators: "
+           "eq, ne, in, not_in, empty, not_empty, matches, gt, ge, lt, le). Without 'then' "
+           "the value is kept; without 'otherwise' a value that does not match gives nothing. "
+           "A missing value stays missing (neither 'then' nor 'otherwise' is used) unless "
+           "'on_missing' gives one; only 'empty' and 'not_empty' compare a missing value.",
+           "- when: {op: eq, value: granted, then: true, otherwise: false}",
+           Param("op", required=True, choices=tuple(_OPERATORS)), Param("value", "scalar"),
+           Param("values", "texts"), Param("then", "scalar"), Param("otherwise", "scalar"),
+           Param("on_missing", "scalar"), sees_nothing=True)
+def _when(args: dict[str, Any], ctx: BuildContext) -> Step:
+    op = args["op"]
+    test = condition(op, args["value"], args["values"])
     keep = args["then"] is None
-    then, otherwise = args["then"], args["otherwise"]
-    return lambda v: (v if keep else then) if compare(v, operand) else otherwise
+    then, otherwise, on_missing = args["then"], args["otherwise"], args["on_missing"]
+    presence = op in PRESENCE_OPERATORS
+
+    def choose(v: Any) -> Any:
+        if not presence and is_blank(v):
+            return on_missing
+        return (v if keep else then) if test(v) else otherwise
+
+    return choose
+
+
+# --- aggregates over repeated children -----------------------------------------------------------
+
+
+def _items(v: Any) -> list[Any]:
+    """The values of a list (or of one value) that are not empty."""
+    return [item for item in (v if isinstance(v, list) else [v]) if not is_blank(item)]
+
+
+@transform("count", "How many times the source matches (repeated children, list items); 0 when "
+           "it matches nothing.",
+           "- count           # <order/><order/><order/> -> 3",
+           on_list="whole", sees_nothing=True, gathers=True)
+def _count(args: dict[str, Any], ctx: BuildContext) -> Step:
+    def count(v: Any) -> int:
+        if isinstance(v, list):
+            return len(v)
+        return 0 if is_blank(v) else 1
+
+    return count
+
+
+@transform("sum", "The sum of every match, read as numbers ('.' decimals); nothing when none.",
+           "- sum             # ['12.50', '7.50'] -> 20.00",
+           on_list="whole", gathers=True)
+def _sum(args: dict[str, Any], ctx: BuildContext) -> Step:
+    def total(v: Any) -> Decimal | None:
+        items = _items(v)
+        return sum((_number(i) for i in items), Decimal(0)) if items else None
+
+    return total
+
+
+def _extreme(pick: Callable[..., Any]) -> Builder:
+    def build(args: dict[str, Any], ctx: BuildContext) -> Step:
+        def extreme(v: Any) -> Any:
+            items = _items(v)
+            if not items:
+                return None
+            try:
+                return pick(_number(i) for i in items)
+            except TransformFailed:  # not all numbers: compare as texts (ISO dates sort so)
+                return pick(_text(i) for i in items)
+
+        return extreme
+
+    return build
+
+
+transform("min", "The smallest match: as numbers when every match is one, else as texts "
+          "(ISO dates compare right).", "- min             # ['2024-03-01', '2023-11-30'] -> "
+          "'2023-11-30'", on_list="whole", gathers=True)(_extreme(min))
+transform("max", "The largest match: as numbers when every match is one, else as texts.",
+          "- max             # ['3', '12'] -> 12", on_list="whole", gathers=True)(_extreme(max))
+
+
+@transform("first", "The first match that is not empty.",
+           "- first           # [None, 'a', 'b'] -> 'a'", on_list="whole", gathers=True)
+def _first(args: dict[str, Any], ctx: BuildContext) -> Step:
+    return lambda v: next(iter(_items(v)), None)
+
+
+@transform("last", "The last match that is not empty.",
+           "- last            # ['a', 'b', None] -> 'b'", on_list="whole", gathers=True)
+def _last(args: dict[str, Any], ctx: BuildContext) -> Step:
+    def last(v: Any) -> Any:
+        items = _items(v)
+        return items[-1] if items else None
+
+    return last
+
+
+@transform("join", "Every match that is not empty, joined by a separator.",
+           "- join: ', '      # <tag>vip</tag><tag>b2b</tag> -> 'vip, b2b'",
+           Param("separator", default=", "), shorthand="separator", on_list="whole",
+           gathers=True)
+def _join(args: dict[str, Any], ctx: BuildContext) -> Step:
+    sep = args["separator"]
+
+    def join(v: Any) -> str | None:
+        items = [_text(i) for i in _items(v)]
+        return sep.join(items) if items else None
+
+    return join
 
 
 # --- dates and numbers ---------------------------------------------------------------------------
@@ -486,26 +623,94 @@ def _code(args: dict[str, Any], ctx: BuildContext) -> Step:
     return lambda v: table.lookup(_text(v).strip())
 
 
-@transform("phone", "Write a phone number in E.164 (+4930123456); numbers without a country "
-           "code are read for the given region (ISO 3166 alpha-2).",
-           "- phone: DE       # '030 1234 56' -> '+4930123456'",
-           Param("region", required=True), shorthand="region")
-def _phone(args: dict[str, Any], ctx: BuildContext) -> Step:
-    region = args["region"].upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
+PhoneQuality = Literal["valid", "possible", "invalid"]
+
+
+def _phone_reader(args: dict[str, Any], ctx: BuildContext
+                  ) -> tuple[Callable[[Any], tuple[phonenumbers.PhoneNumber | None, str]], bool]:
+    """A function reading a phone number (and its quality) for the region of the record, and
+    whether it reads the record (``region_from``)."""
+    fallback = args["region"].upper() if args["region"] else None
+    if fallback is not None and fallback not in phonenumbers.SUPPORTED_REGIONS:
         raise ArgumentError(f"argument 'region': unknown phone region {args['region']!r}",
                             "region")
+    region_from = args["region_from"]
+    if region_from is None and fallback is None:
+        raise ArgumentError("give 'region' (the region of numbers without a country code), "
+                            "'region_from' (a field of the record holding it), or both",
+                            "region")
+    get_region = ctx.source(region_from) if region_from is not None else None
+    countries = country_table()
+
+    def region() -> str | None:
+        if get_region is None:
+            return fallback
+        found = record_value(get_region)
+        if isinstance(found, list):
+            found = next(iter(_items(found)), None)
+        if is_blank(found):
+            return fallback
+        code = countries.find(_text(found))
+        return code if code in phonenumbers.SUPPORTED_REGIONS else fallback
+
+    def read(v: Any) -> tuple[phonenumbers.PhoneNumber | None, str]:
+        try:
+            number = phonenumbers.parse(_text(v), region())
+        except phonenumbers.NumberParseException:
+            return None, "invalid"
+        if phonenumbers.is_valid_number(number):
+            return number, "valid"
+        if phonenumbers.is_possible_number(number):
+            return number, "possible"
+        return number, "invalid"
+
+    return read, get_region is not None
+
+
+_PHONE_REGION_PARAMS = (
+    Param("region"), Param("region_from"),
+)
+
+
+@transform("phone", "Write a phone number in E.164 (+4930123456). Numbers without a country "
+           "code are read for a region (ISO 3166 alpha-2): the one in the field 'region_from' "
+           "names (a path in the record, from the record itself; a code or a country name), "
+           "else 'region'. 'accept: valid' also refuses numbers that have a possible length "
+           "but no valid prefix.",
+           "- phone: DE       # '030 1234 56' -> '+4930123456'\n"
+           "- phone: {region_from: acme:address/acme:country, region: DE, accept: valid}",
+           *_PHONE_REGION_PARAMS, Param("accept", default="possible",
+                                        choices=("possible", "valid")),
+           shorthand="region")
+def _phone(args: dict[str, Any], ctx: BuildContext) -> Step:
+    read, from_record = _phone_reader(args, ctx)
+    accepted = ("valid",) if args["accept"] == "valid" else ("valid", "possible")
 
     def e164(v: Any) -> str:
-        try:
-            number = phonenumbers.parse(_text(v), region)
-        except phonenumbers.NumberParseException as exc:
-            raise TransformFailed("not a phone number") from exc
-        if not phonenumbers.is_possible_number(number):
-            raise TransformFailed("not a possible phone number")
+        number, quality = read(v)
+        if number is None:
+            raise TransformFailed("not a phone number")
+        if quality not in accepted:
+            raise TransformFailed(f"not a {args['accept']} phone number")
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
+    e164.reads_record = from_record  # type: ignore[attr-defined]
     return e164
+
+
+@transform("phone_quality", "How good a phone number is: 'valid' (a known number plan), "
+           "'possible' (a possible length only) or 'invalid'; never fails. Same region "
+           "arguments as 'phone'.",
+           "- phone_quality: DE   # '030 1234 56' -> 'valid', '12' -> 'invalid'",
+           *_PHONE_REGION_PARAMS, shorthand="region")
+def _phone_quality(args: dict[str, Any], ctx: BuildContext) -> Step:
+    read, from_record = _phone_reader(args, ctx)
+
+    def quality(v: Any) -> str:
+        return read(v)[1]
+
+    quality.reads_record = from_record  # type: ignore[attr-defined]
+    return quality
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -524,26 +729,48 @@ def _email(args: dict[str, Any], ctx: BuildContext) -> Step:
     return normalise
 
 
-_COUNTRY_FIELDS = {"alpha2": "alpha_2", "alpha3": "alpha_3", "name": "name"}
+_COUNTRY_FORMS = ("alpha2", "alpha3", "name", "any")
 
 
-@transform("country", "Convert an ISO 3166-1 country code between alpha-2, alpha-3 and the "
-           "English name (pycountry).",
-           "- country: {from: alpha3, to: alpha2}   # 'CZE' -> 'CZ'",
-           Param("from", required=True, choices=tuple(_COUNTRY_FIELDS)),
-           Param("to", required=True, choices=tuple(_COUNTRY_FIELDS)))
+@transform("country", "Convert an ISO 3166-1 country between alpha-2, alpha-3 and names. "
+           "'from: name' knows the ISO names, the CLDR names in 'languages' (default English, "
+           "French, German: 'Germany', 'Allemagne', 'Deutschland') and usual short forms ('UK', "
+           "'USA', 'Great Britain'), compared without case, accents or punctuation; 'from: any' "
+           "takes codes and names. A code list named by 'list' is asked first (overrides). "
+           "'to: name' writes the ISO English name.",
+           "- country: {from: alpha3, to: alpha2}   # 'CZE' -> 'CZ'\n"
+           "- country: {from: name, to: alpha2}     # 'Vereinigtes Königreich' -> 'GB'",
+           Param("from", required=True, choices=_COUNTRY_FORMS),
+           Param("to", required=True, choices=_COUNTRY_FORMS[:3]),
+           Param("languages", "texts", default=list(DEFAULT_LANGUAGES)), Param("list"))
 def _country(args: dict[str, Any], ctx: BuildContext) -> Step:
-    src, dst = _COUNTRY_FIELDS[args["from"]], _COUNTRY_FIELDS[args["to"]]
-    table = {
-        (getattr(c, src).upper() if src != "name" else c.name.upper()): getattr(c, dst)
-        for c in pycountry.countries
-    }
+    src, dst = args["from"], args["to"]
+    try:
+        table = country_table(tuple(args["languages"]))
+    except ValueError as exc:
+        raise ArgumentError(f"argument 'languages': {exc}", "languages") from exc
+    override: dict[str, str] = {}
+    if args["list"] is not None:
+        found = ctx.code_lists.get(args["list"])
+        if found is None:
+            raise ArgumentError(f"code list '{args['list']}' does not exist", "list")
+        override = {normalise_name(k): v for k, v in found.table.items()}
+    codes, names = src in ("alpha2", "alpha3", "any"), src in ("name", "any")
 
     def convert(v: Any) -> str:
-        found = table.get(_text(v).strip().upper())
-        if found is None:
-            raise TransformFailed(f"not an ISO 3166 country ({args['from']})")
-        return str(found)
+        text = _text(v).strip()
+        alpha2 = override.get(normalise_name(text)) if override else None
+        if alpha2 is not None:
+            alpha2 = table.find(alpha2, names=False)  # the list may give alpha-3 codes
+        elif src == "alpha2":
+            alpha2 = table.by_alpha2.get(text.upper())
+        elif src == "alpha3":
+            alpha2 = table.by_alpha3.get(text.upper())
+        else:
+            alpha2 = table.find(text, codes=codes, names=names)
+        if alpha2 is None:
+            raise TransformFailed(f"not an ISO 3166 country ({src})")
+        return table.render(alpha2, dst)
 
     return convert
 

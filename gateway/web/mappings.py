@@ -140,9 +140,4 @@ def _sample_records(compiled: CompiledMapping, body: bytes) -> list[Any]:
 
 
 def _report(compiled: CompiledMapping, result: PreviewResult) -> dict[str, Any]:
-    output = None if result.output is None else compiled.writer.jsonable(result.output)
-    return {
-        "output": output,
-        "errors": [e.to_dict() for e in result.errors],
-        "trace": [t.to_dict() for t in result.trace],
-    }
+    return result.to_dict(compiled.writer.jsonable)

@@ -94,3 +94,64 @@ def test_preview_of_an_invalid_mapping_is_one_error_line(
     sample.write_text("{}")
     assert main(["mapping", "preview", str(path), str(sample)]) == 2
     assert capsys.readouterr().err == f"error: {path}:1:1: the key 'direction' is required\n"
+
+
+def test_check_warns_on_the_old_otherwise_pattern_without_failing(
+    write_mapping: WriteMapping, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = write_mapping("""
+        version: 1
+        direction: inbound
+        source: {format: csv, columns: [NO, NEWS]}
+        target: {format: canonical}
+        fields:
+          - target: identifiers
+            fields:
+              - {target: system, value: shop}
+              - {target: key, source: NO}
+          - target: preferences.channels
+            fields:
+              - {target: channel, value: email}
+              - target: opted_in
+                source: NEWS
+                transforms: [{when: {op: eq, value: Y, then: true, otherwise: false}}]
+        """)
+    assert main(["mapping", "check", str(old)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        f"warning: {old}:15:23: fields[1].fields[1].transforms[0].when: 'otherwise' is no "
+        "longer used for a missing value (it stays missing); add 'on_missing: <value>' if a "
+        "missing value should become one",
+        f"ok    {old}",
+    ]
+
+
+def test_preview_json_reports_operation_reason_and_warnings(
+    write_mapping: WriteMapping, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping = write_mapping("""
+        version: 1
+        direction: inbound
+        source: {format: csv, columns: [NO, MODE, BORN]}
+        target: {format: canonical}
+        operations:
+          - {if: {source: MODE, op: eq, value: X}, do: skip, reason: closed account}
+        fields:
+          - target: identifiers
+            fields:
+              - {target: system, value: shop}
+              - {target: key, source: NO}
+          - {target: person.family_name, value: Berg}
+          - target: person.birth_date
+            source: BORN
+            transforms: [{date: {from: '%d.%m.%Y'}}]
+            on_error: drop_field
+        """)
+    sample = tmp_path / "rows.csv"
+    sample.write_text("NO,MODE,BORN\n1,,99.99.1999\n2,X,\n", encoding="utf-8")
+    assert main(["mapping", "preview", str(mapping), str(sample), "--json"]) == 0
+    first, second = json.loads(capsys.readouterr().out)
+    assert (first["operation"], first["errors"]) == ("upsert", [])
+    assert [w["field"] for w in first["warnings"]] == ["person.birth_date"]
+    assert "99.99" not in json.dumps(first["warnings"])
+    assert (second["operation"], second["reason"]) == ("skip", "closed account")

@@ -20,6 +20,7 @@ CTX = BuildContext({
     "gender": CodeList("gender", {"F": "female", "M": "male"}),
     "tier": CodeList("tier", {"G": "gold"}, unknown="default", default="basic"),
     "kept": CodeList("kept", {"G": "gold"}, unknown="keep"),
+    "countries": CodeList("countries", {"Bundesrepublik": "DEU"}, unknown="keep"),
 })
 
 
@@ -49,8 +50,15 @@ def run(name: str, raw: Any, shorthand: Any = None, /, **args: Any) -> Any:
         ("coalesce", [None, "", "b@example.org", "c"], None, {}, "b@example.org"),
         ("when", "granted", None, {"op": "eq", "value": "granted", "then": True,
                                    "otherwise": False}, True),
+        # a missing value stays missing: 'otherwise' is for values that do not match
         ("when", None, None, {"op": "eq", "value": "granted", "then": True,
-                              "otherwise": False}, False),
+                              "otherwise": False}, None),
+        ("when", " ", None, {"op": "ne", "value": "granted", "then": "other"}, None),
+        ("when", None, None, {"op": "eq", "value": "granted", "then": True,
+                              "otherwise": False, "on_missing": False}, False),
+        ("when", "x", None, {"op": "eq", "value": "granted", "then": True,
+                             "otherwise": False, "on_missing": None}, False),
+        ("when", None, None, {"op": "empty", "then": "none", "otherwise": "some"}, "none"),
         ("when", "x", None, {"op": "in", "values": ["x", "y"]}, "x"),
         ("when", "z", None, {"op": "not_in", "values": ["x"], "then": "other"}, "other"),
         ("when", "", None, {"op": "empty", "then": "none"}, "none"),
@@ -82,6 +90,42 @@ def run(name: str, raw: Any, shorthand: Any = None, /, **args: Any) -> Any:
         ("country", "CZE", None, {"from": "alpha3", "to": "alpha2"}, "CZ"),
         ("country", "de", None, {"from": "alpha2", "to": "alpha3"}, "DEU"),
         ("country", "Germany", None, {"from": "name", "to": "alpha2"}, "DE"),
+        ("phone", "0176 12345678", None, {"region": "DE", "accept": "valid"}, "+4917612345678"),
+        ("phone_quality", "030 1234 56", "DE", {}, "valid"),
+        ("phone_quality", "+49 11 12345678", "DE", {}, "possible"),
+        ("phone", "+49 11 12345678", "DE", {}, "+491112345678"),  # possible is accepted
+        ("phone_quality", "12345678901234567", "DE", {}, "invalid"),
+        ("phone_quality", "no number", "DE", {}, "invalid"),
+        ("country", "UK", None, {"from": "name", "to": "alpha2"}, "GB"),
+        ("country", "U.S.A.", None, {"from": "name", "to": "alpha2"}, "US"),
+        ("country", "Great Britain", None, {"from": "name", "to": "alpha3"}, "GBR"),
+        ("country", "Venezuela", None, {"from": "name", "to": "alpha2"}, "VE"),
+        ("country", "Allemagne", None, {"from": "name", "to": "alpha2"}, "DE"),
+        ("country", "Vereinigtes Königreich", None, {"from": "name", "to": "alpha2"}, "GB"),
+        ("country", "cote d'ivoire", None, {"from": "name", "to": "alpha2"}, "CI"),
+        ("country", "Österreich", None, {"from": "name", "to": "alpha2"}, "AT"),
+        ("country", "Tschechien", None, {"from": "any", "to": "alpha2"}, "CZ"),
+        ("country", "cze", None, {"from": "any", "to": "alpha2"}, "CZ"),
+        ("country", "Espagne", None, {"from": "name", "to": "name"}, "Spain"),
+        ("country", "Bundesrepublik", None, {"from": "name", "to": "alpha2",
+                                             "list": "countries"}, "DE"),
+        ("country", "Schweiz", None, {"from": "name", "to": "alpha2",
+                                      "list": "countries"}, "CH"),
+        ("count", ["a", None, "c"], None, {}, 3),
+        ("count", None, None, {}, 0),
+        ("count", "x", None, {}, 1),
+        ("sum", ["12.50", "7.50", ""], None, {}, Decimal("20.00")),
+        ("sum", [], None, {}, None),
+        ("min", ["3", "12"], None, {}, Decimal(3)),
+        ("max", ["3", "12"], None, {}, Decimal(12)),
+        ("min", ["2024-03-01", "2023-11-30"], None, {}, "2023-11-30"),
+        ("max", ["2024-03-01", "2023-11-30", None], None, {}, "2024-03-01"),
+        ("first", [None, "a", "b"], None, {}, "a"),
+        ("last", ["a", "b", " "], None, {}, "b"),
+        ("last", [], None, {}, None),
+        ("join", ["vip", None, "b2b"], None, {}, "vip, b2b"),
+        ("join", ["vip", "b2b"], "|", {}, "vip|b2b"),
+        ("join", [None], "|", {}, None),
         ("trim", [" a", "b "], None, {}, ["a", "b"]),  # each item of a list
         ("case", None, "upper", {}, None),  # nothing passes through
     ],
@@ -162,7 +206,7 @@ def test_bad_arguments_name_the_argument(
 
 def test_every_transform_is_documented_with_an_example() -> None:
     page = (REPO / "docs" / "mapping-transforms.md").read_text(encoding="utf-8")
-    assert len(REGISTRY) == 18
+    assert len(REGISTRY) == 26
     for name, entry in REGISTRY.items():
         assert entry.summary and entry.example.lstrip().startswith(f"- {name}")
         assert f"### `{name}`" in page, name
