@@ -7,10 +7,11 @@ Nothing here is created at import time; the CLI and the Flask app factory each b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from gateway.config import Settings
 from gateway.mapping import MappingSet
@@ -57,6 +58,25 @@ class Gateway:
         from gateway.store.profiles import ProfileStore
 
         return ProfileStore(self.engine, IdentityRules.from_settings(self.settings.identity))
+
+    def erase_person(
+        self,
+        conn: Connection,
+        golden_id: str,
+        *,
+        actor: str,
+        requested_by: str | None,
+        message_id: str | None,
+        now: datetime,
+    ) -> None:
+        """Erase a person on the caller's connection, the one way the gateway erases (profile,
+        records, quarantine, outbox payloads, notices to earlier recipients). Here because the
+        pipeline (an erase record of a batch) sits below the delivery package that sends the
+        notices: the runtime is where the layers are put together."""
+        from gateway.delivery.rights import erase_in_transaction
+
+        erase_in_transaction(conn, golden_id, actor=actor, requested_by=requested_by,
+                             message_id=message_id, now=now)
 
     @property
     def xml_limits(self) -> XMLLimits:

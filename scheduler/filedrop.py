@@ -123,7 +123,7 @@ def _import_csv(ctx: JobContext, dropped: DroppedFile, report: dict[str, Any]) -
     pipeline = Pipeline(ctx.gateway, Batch(
         source_system=ctx.args.source_system or "erp", source=dropped.name,
         mapping=ctx.args.mapping,
-        actor=f"job:{ctx.job}"), keep_outcomes=False)
+        actor=f"job:{ctx.job}", file_name=dropped.name), keep_outcomes=False)
     rows = pipeline.decoder.mapping.reader.read_sample(dropped.path)  # type: ignore[union-attr]
     result = pipeline.run_decoded(
         pipeline.decoder.row(row, index, line=index + 1)  # line 1 holds the column names

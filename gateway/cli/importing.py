@@ -19,7 +19,8 @@ from gateway.pipeline.runner import DEFAULT_MAPPING
 from gateway.store.migrate import ensure_up_to_date
 
 # The summary's order: the first four as they always were, for scripts that read the line.
-SUMMARY_ORDER = ("created", "updated", "unchanged", "rejected", "merged", "review")
+SUMMARY_ORDER = ("created", "updated", "unchanged", "rejected", "merged", "review", "skipped",
+                 "erased")
 assert set(SUMMARY_ORDER) == set(STATUSES)
 MAX_REJECTED_SHOWN = 50
 
@@ -120,6 +121,8 @@ def import_command(
     else:
         elapsed = time.monotonic() - progress.started
         click.echo(f"{file}: {ack['records']} records: {summary} ({elapsed:.1f} s)")
+    for reason, count in ack.get("reasons", {}).items():
+        click.echo(f"    {count} {reason}")
     return 1 if counts.get("rejected") else 0
 
 

@@ -189,6 +189,7 @@ class ExchangeService:
             message_id=header.message_id,
             mapping=mapping or DEFAULT_MAPPING,
             actor=f"partner:{partner.id}",
+            partner_id=partner.id,
         ))
         report = pipeline.run_elements(batch.iterchildren(PROFILE_TAG))
         # The same answer whether the batch ran now or was answered from the message ledger.

@@ -81,6 +81,7 @@ class ResultStatus(StrEnum):
     REVIEW = "review"
     REJECTED = "rejected"
     ERASED = "erased"
+    SKIPPED = "skipped"
     FOUND = "found"
     NOT_FOUND = "not-found"
 

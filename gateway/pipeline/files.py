@@ -73,7 +73,8 @@ def import_file(
     if not system:
         raise ImportSourceError(path)
     message_id = None if reprocess or header.message_id is None else header.message_id
-    batch = Batch(system, os.fspath(path), message_id, mapping, actor)
+    batch = Batch(system, os.fspath(path), message_id, mapping, actor,
+                  file_name=os.path.basename(path))
     pipeline = Pipeline(
         gateway, batch, chunk_size=chunk_size, keep_outcomes=keep_outcomes, on_record=on_record
     )

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gateway.errors import ValidationIssue
+from gateway.mapping.record import FieldWarning
 
-Status = Literal["created", "updated", "merged", "unchanged", "review", "rejected"]
+Status = Literal["created", "updated", "merged", "unchanged", "review", "rejected", "skipped",
+                 "erased"]
 Stage = Literal["parse", "validate", "map", "store"]
-STATUSES: tuple[Status, ...] = ("created", "updated", "merged", "unchanged", "review", "rejected")
+STATUSES: tuple[Status, ...] = ("created", "updated", "merged", "unchanged", "review", "rejected",
+                                "skipped", "erased")
 
 # Results kept in a stored acknowledgement of a big file: beyond this, only rejected and review
 # results (and the counts) are kept, so the ledger row stays small.
@@ -35,6 +38,8 @@ class RecordOutcome:
     stage: Stage | None = None  # the stage that refused it
     quarantine_id: int | None = None
     review_ids: tuple[int, ...] = ()
+    reason: str | None = None  # why the mapping skipped, rejected or erased the record
+    warnings: tuple[FieldWarning, ...] = ()  # fields dropped or kept raw by their policy
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON result of the record (no personal data: ids, codes, paths, messages)."""
@@ -46,6 +51,10 @@ class RecordOutcome:
             out["errors"] = [issue.to_dict() for issue in self.errors]
         if self.review_ids:
             out["review_ids"] = list(self.review_ids)
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.warnings:
+            out["warnings"] = [w.to_dict() for w in self.warnings]
         return out
 
 
@@ -60,6 +69,8 @@ class BatchReport:
     outcomes: list[RecordOutcome] = field(default_factory=list)
     rejected: list[RecordOutcome] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    # skipped and rejected records by the mapping's reason (``operations``), for the report
+    reasons: Counter[str] = field(default_factory=Counter)
     replayed: bool = False
     stored: dict[str, Any] | None = None  # the stored acknowledgement of a replay
 
@@ -69,6 +80,8 @@ class BatchReport:
 
     def add(self, outcome: RecordOutcome) -> None:
         self.counts[outcome.status] += 1
+        if outcome.reason is not None and outcome.status in ("skipped", "rejected"):
+            self.reasons[f"{outcome.status}: {outcome.reason}"] += 1
         if outcome.status == "rejected":
             self.rejected.append(outcome)
         if self.keep_outcomes:
@@ -85,10 +98,13 @@ class BatchReport:
             if complete
             else [o for o in (self.outcomes or self.rejected) if o.status in ("rejected", "review")]
         )
-        return {
+        answer: dict[str, Any] = {
             "message_id": self.message_id,
             "records": self.total,
             "counts": {status: self.counts[status] for status in STATUSES},
             "complete": complete,
             "results": [o.to_dict() for o in results],
         }
+        if self.reasons:
+            answer["reasons"] = dict(sorted(self.reasons.items()))
+        return answer

@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import GatewayError, NotFoundError, UnknownSchemaError, ValidationIssue
 from gateway.mapping.compiler import CompiledMapping
+from gateway.mapping.record import Operation, RunValues
 from gateway.model.namespaces import CPEX_PROFILE_NS
 from gateway.pipeline import messages, outbox
 from gateway.pipeline.outcome import BatchReport, RecordOutcome
@@ -37,6 +38,7 @@ from gateway.runtime import Gateway
 from gateway.store.bulk import PlannerStatistics
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.profiles import ProfileStore, SaveResult
+from gateway.store.tables import source_record
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,14 @@ class Batch:
     message_id: str | None = None
     mapping: str = DEFAULT_MAPPING
     actor: str = "import"
+    file_name: str | None = None  # a file's name (import, file drop): the mapping may read it
+    partner_id: str | None = None  # the partner whose credentials sent the batch
+
+    def run_values(self, received_at: datetime) -> RunValues:
+        """What the batch's mapping may read as ``runtime`` values."""
+        return RunValues(import_time=received_at, message_id=self.message_id,
+                         source_system=self.source_system, file_name=self.file_name,
+                         partner_id=self.partner_id)
 
 
 class Pipeline:
@@ -78,7 +88,7 @@ class Pipeline:
         self.keep_outcomes = keep_outcomes
         self.on_record = on_record
         origin = Origin(batch.source_system, batch.source, batch.message_id, batch.mapping)
-        self.writer = ChunkWriter(gateway.profiles, origin)
+        self.writer = ChunkWriter(gateway.profiles, origin, RecordEraser(gateway, batch))
         mapping = self._mapping()
         self.decoder = RecordDecoder(
             source_system=batch.source_system,
@@ -86,6 +96,7 @@ class Pipeline:
             mapping=mapping,
             validator=self._record_validator(mapping),
             profile_validator=gateway.schemas.validator(CPEX_PROFILE_NS),
+            run=batch.run_values(datetime.now(UTC)),
         )
 
     # --- entry points ---------------------------------------------------------------------
@@ -115,6 +126,12 @@ class Pipeline:
                 return report
         chunk: list[Decoded] = []
         for item in decoded:
+            if item.operation is Operation.ERASE:
+                # in file order: what came before is stored first, what follows after
+                self._flush(chunk, report)
+                self._flush([item], report)
+                chunk = []
+                continue
             chunk.append(item)
             if len(chunk) >= self.chunk_size:
                 self._flush(chunk, report)
@@ -132,6 +149,8 @@ class Pipeline:
         return report
 
     def _flush(self, chunk: list[Decoded], report: BatchReport) -> None:
+        if not chunk:
+            return
         for outcome in self.writer.write(chunk):
             report.add(outcome)
             if self.on_record is not None:
@@ -161,12 +180,45 @@ class Pipeline:
             return None
 
 
+class RecordEraser:
+    """Erases the person a record of the batch names, when its mapping says ``do: erase``.
+
+    The erasure itself is the gateway's one erasure (:meth:`Gateway.erase_person`: profile,
+    source records, quarantined records, outbox payloads, notices to earlier recipients), under
+    the same rule as a partner's EraseProfile: only a source that holds a record of the person
+    may erase them. A record for someone the source has no record of (never sent, or erased
+    before) gets the same answer, ``erased``: a sender learns nothing from it.
+    """
+
+    def __init__(self, gateway: Gateway, batch: Batch) -> None:
+        self.gateway = gateway
+        self.batch = batch
+
+    def __call__(self, conn: Connection, decoded: Decoded, now: datetime) -> RecordOutcome:
+        assert decoded.erase_key is not None
+        golden_id = conn.execute(
+            select(source_record.c.golden_id).where(
+                source_record.c.source_system == self.batch.source_system,
+                source_record.c.source_key == decoded.erase_key,
+            )
+        ).scalar()
+        if golden_id is not None:
+            self.gateway.erase_person(
+                conn, golden_id, actor=self.batch.actor, requested_by=self.batch.partner_id,
+                message_id=self.batch.message_id, now=now,
+            )
+        return RecordOutcome(decoded.index, "erased", None, decoded.line, reason=decoded.reason,
+                             warnings=decoded.warnings)
+
+
 class ChunkWriter:
     """Stores decoded records, a chunk per transaction, with the record-by-record fallback."""
 
-    def __init__(self, store: ProfileStore, origin: Origin) -> None:
+    def __init__(self, store: ProfileStore, origin: Origin,
+                 eraser: Callable[[Connection, Decoded, datetime], RecordOutcome]) -> None:
         self.store = store
         self.origin = origin
+        self.eraser = eraser
         self.statistics = PlannerStatistics(store.engine)
 
     def write(self, chunk: list[Decoded]) -> list[RecordOutcome]:
@@ -189,11 +241,17 @@ class ChunkWriter:
         good = [d for d in chunk if d.incoming is not None]
         refused = [(d, d.refusal) for d in chunk if d.refusal is not None]
         now = datetime.now(UTC)
+        by_index: dict[int, RecordOutcome] = {}
         with write_transaction(self.store.engine) as conn:
             results = self.store.save_many(conn, [d.incoming for d in good if d.incoming])
             self._write_events(conn, good, results, now)
             quarantine_ids = quarantine(conn, refused, self.origin, now)
-        by_index: dict[int, RecordOutcome] = {}
+            for decoded in chunk:
+                if decoded.operation is Operation.ERASE and decoded.erase_key is not None:
+                    by_index[decoded.index] = self.eraser(conn, decoded, now)
+        for decoded in chunk:
+            if decoded.operation is Operation.SKIP:
+                by_index[decoded.index] = _skipped(decoded)
         for decoded, result in zip(good, results, strict=True):
             by_index[decoded.index] = _stored(decoded, result)
         for (decoded, refusal), qid in zip(refused, quarantine_ids, strict=True):
@@ -213,6 +271,11 @@ class ChunkWriter:
         return outcomes
 
     def _write_guarded(self, conn: Connection, decoded: Decoded, now: datetime) -> RecordOutcome:
+        if decoded.operation is Operation.SKIP:
+            return _skipped(decoded)
+        if decoded.operation is Operation.ERASE and decoded.erase_key is not None:
+            with conn.begin_nested():
+                return self.eraser(conn, decoded, now)
         refusal = decoded.refusal
         if decoded.incoming is not None:
             try:
@@ -293,7 +356,12 @@ def _stored(decoded: Decoded, result: SaveResult) -> RecordOutcome:
         result.golden_id,
         decoded.line,
         review_ids=result.review_ids,
+        warnings=decoded.warnings,
     )
+
+
+def _skipped(decoded: Decoded) -> RecordOutcome:
+    return RecordOutcome(decoded.index, "skipped", None, decoded.line, reason=decoded.reason)
 
 
 def _rejected(decoded: Decoded, refusal: Refusal, quarantine_id: int) -> RecordOutcome:
@@ -306,6 +374,7 @@ def _rejected(decoded: Decoded, refusal: Refusal, quarantine_id: int) -> RecordO
         refusal.code,
         refusal.stage,
         quarantine_id,
+        reason=decoded.reason,
     )
 
 

@@ -22,6 +22,7 @@ from lxml import etree
 
 from gateway.errors import GatewayError, ModelError, SchemaValidationError, ValidationIssue
 from gateway.mapping.compiler import CompiledMapping
+from gateway.mapping.record import FieldWarning, MappedRecord, Operation, RunValues
 from gateway.model import Profile, from_dict
 from gateway.model.xmlcodec import profile_from_element, profile_to_element
 from gateway.pipeline.outcome import Stage
@@ -49,7 +50,9 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """One record after the stages: ``incoming`` to store, or ``refusal``."""
+    """One record after the stages: ``incoming`` to store, or ``refusal``; or, when the
+    mapping chose so, a record to skip or one whose person to erase (``erase_key``: its key in
+    the batch's source system)."""
 
     index: int
     line: int | None
@@ -57,6 +60,13 @@ class Decoded:
     format: RecordFormat
     incoming: IncomingRecord | None = None
     refusal: Refusal | None = None
+    operation: Operation = Operation.UPSERT
+    reason: str | None = None
+    warnings: tuple[FieldWarning, ...] = ()
+    erase_key: str | None = None
+
+
+REJECTED_BY_MAPPING = "record_rejected"
 
 
 class RecordDecoder:
@@ -78,6 +88,7 @@ class RecordDecoder:
         validator: Validator | None,
         profile_validator: Validator,
         received_at: datetime | None = None,
+        run: RunValues | None = None,
     ) -> None:
         self.source_system = source_system
         self.actor = actor
@@ -85,6 +96,7 @@ class RecordDecoder:
         self.validator = validator
         self.profile_validator = profile_validator
         self.received_at = received_at
+        self.run = run or RunValues(source_system=source_system)
 
     def element(self, element: etree._Element, index: int) -> Decoded:
         """An XML record: validate against its schema, then map it."""
@@ -96,12 +108,14 @@ class RecordDecoder:
                 return Decoded(index, line, raw, "xml", refusal=_schema_refusal(issues))
         try:
             if self.mapping is None:
-                profile = profile_from_element(element)
+                mapped = MappedRecord(Operation.UPSERT, profile_from_element(element))
             else:
-                profile = self.mapping.map(element)
+                mapped = self.mapping.apply(element, self.run)
         except GatewayError as exc:
             return Decoded(index, line, raw, "xml", refusal=Refusal.of("map", exc, line))
-        return self._prepared(profile, index, line, raw, "xml")
+        if mapped.operation is not Operation.UPSERT:
+            return self._operation(mapped, index, line, raw, "xml")
+        return self._prepared(mapped.output, index, line, raw, "xml", mapped.warnings)
 
     def document(self, data: Any, index: int) -> Decoded:
         """A JSON record (a canonical profile): decode it, then validate it as CPEX XML, so
@@ -121,13 +135,36 @@ class RecordDecoder:
             exc = ModelError("rows need a mapping (a CSV or SQL mapping file)")
             return Decoded(index, line, raw, "row", refusal=Refusal.of("map", exc, line))
         try:
-            profile = self.mapping.map(dict(data))
+            mapped = self.mapping.apply(dict(data), self.run)
         except GatewayError as exc:
             return Decoded(index, line, raw, "row", refusal=Refusal.of("map", exc, line))
-        return self._checked(profile, index, line, raw, "row")
+        if mapped.operation is not Operation.UPSERT:
+            return self._operation(mapped, index, line, raw, "row")
+        return self._checked(mapped.output, index, line, raw, "row", mapped.warnings)
+
+    def _operation(
+        self, mapped: MappedRecord, index: int, line: int | None, raw: str, fmt: RecordFormat
+    ) -> Decoded:
+        """A record the mapping skips, rejects or erases."""
+        if mapped.operation is Operation.REJECT:
+            issue = ValidationIssue(line, None, None, f"rejected by the mapping: {mapped.reason}")
+            refusal = Refusal("map", REJECTED_BY_MAPPING, (issue,))
+            return Decoded(index, line, raw, fmt, refusal=refusal, operation=Operation.REJECT,
+                           reason=mapped.reason)
+        if mapped.operation is Operation.SKIP:
+            return Decoded(index, line, raw, fmt, operation=Operation.SKIP, reason=mapped.reason)
+        profile: Profile = mapped.output
+        keys = [i.key for i in profile.identifiers if i.system == self.source_system]
+        if not keys:
+            exc = ModelError(f"an erase record needs its identifier for source system "
+                             f"'{self.source_system}'", path="Profile.identifiers")
+            return Decoded(index, line, raw, fmt, refusal=Refusal.of("map", exc, line))
+        return Decoded(index, line, raw, fmt, operation=Operation.ERASE, reason=mapped.reason,
+                       warnings=mapped.warnings, erase_key=keys[0])
 
     def _checked(
-        self, profile: Profile, index: int, line: int | None, raw: str, fmt: RecordFormat
+        self, profile: Profile, index: int, line: int | None, raw: str, fmt: RecordFormat,
+        warnings: tuple[FieldWarning, ...] = (),
     ) -> Decoded:
         """A profile decoded from a record without a schema of its own (JSON, rows), validated
         as CPEX XML: every sender is held to the same rules."""
@@ -137,10 +174,11 @@ class RecordDecoder:
             return Decoded(index, line, raw, fmt, refusal=Refusal.of("validate", exc, line))
         if issues:
             return Decoded(index, line, raw, fmt, refusal=_schema_refusal(issues))
-        return self._prepared(profile, index, line, raw, fmt)
+        return self._prepared(profile, index, line, raw, fmt, warnings)
 
     def _prepared(
-        self, profile: Profile, index: int, line: int | None, raw: str, fmt: RecordFormat
+        self, profile: Profile, index: int, line: int | None, raw: str, fmt: RecordFormat,
+        warnings: tuple[FieldWarning, ...] = (),
     ) -> Decoded:
         try:
             incoming = prepare_record(
@@ -148,7 +186,7 @@ class RecordDecoder:
             )
         except GatewayError as exc:
             return Decoded(index, line, raw, fmt, refusal=Refusal.of("map", exc, line))
-        return Decoded(index, line, raw, fmt, incoming=incoming)
+        return Decoded(index, line, raw, fmt, incoming=incoming, warnings=warnings)
 
 
 def _schema_refusal(issues: list[ValidationIssue]) -> Refusal:
