@@ -84,6 +84,10 @@ class IdentitySettings(_Section):
         return self
 
 
+class ConsoleSettings(_Section):
+    idle_minutes: int = Field(30, ge=1, le=24 * 60)  # a console session unused this long ends
+
+
 class Settings(_Section):
     version: int = 1
     database: DatabaseSettings = DatabaseSettings()
@@ -92,6 +96,7 @@ class Settings(_Section):
     paths: PathSettings = PathSettings()
     logging: LoggingSettings = LoggingSettings()
     identity: IdentitySettings = IdentitySettings()
+    console: ConsoleSettings = ConsoleSettings()
     # Where the settings came from, and what relative paths are resolved against.
     source: str = Field("defaults", exclude=True)
     base_dir: str = Field(".", exclude=True)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Literal
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Column, ColumnElement, Connection, Engine, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.pipeline.tables import inbound_message, outbox_event, quarantine_record
@@ -26,7 +27,10 @@ from gateway.store.tables import (
     job_run,
     job_state,
     review_item,
+    source_record,
 )
+
+IntakeOutcome = Literal["stored", "review", "quarantined"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +134,50 @@ def _scalar(conn: Connection, query: object) -> float:
 
 def _age(now: datetime, then: datetime | None) -> float:
     return 0.0 if then is None else max((now - then).total_seconds(), 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class HourOfIntake:
+    """Records in during one hour (UTC), by what became of them."""
+
+    start: datetime
+    counts: dict[IntakeOutcome, int]
+
+
+def intake_per_hour(engine: Engine, now: datetime, hours: int = 24) -> list[HourOfIntake]:
+    """Records in per hour over the last ``hours``, oldest first, every hour present.
+
+    stored: source records received (new or changed; an unchanged re-send is not counted again);
+    review: review items opened; quarantined: records refused by a stage.
+
+    :raises StoreError: the database cannot be read.
+    """
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=hours)
+    slots = [start + timedelta(hours=i) for i in range(hours)]
+    counts: dict[str, dict[IntakeOutcome, int]] = {
+        s.strftime("%Y-%m-%d %H"): {"stored": 0, "review": 0, "quarantined": 0} for s in slots}
+    timed: list[tuple[IntakeOutcome, Column[datetime]]] = [
+        ("stored", source_record.c.received_at),
+        ("review", review_item.c.created_at),
+        ("quarantined", quarantine_record.c.created_at),
+    ]
+    try:
+        with engine.connect() as conn:
+            for outcome, column in timed:
+                hour = _hour_of(conn, column)
+                rows = conn.execute(select(hour, func.count()).where(column >= start)
+                                    .group_by(hour)).all()
+                for label, count in rows:
+                    if label in counts:
+                        counts[label][outcome] = int(count)
+    except SQLAlchemyError as exc:
+        raise store_error("reading the intake per hour", exc) from exc
+    return [HourOfIntake(s, counts[s.strftime("%Y-%m-%d %H")]) for s in slots]
+
+
+def _hour_of(conn: Connection, column: Column[datetime]) -> ColumnElement[str]:
+    """The UTC hour of a timestamp as ``YYYY-MM-DD HH`` (SQLite stores UTC text)."""
+    if conn.dialect.name == "sqlite":
+        return func.substr(column, 1, 13)
+    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import ColumnElement, Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import GatewayError, NotFoundError, ValidationIssue
@@ -104,22 +104,23 @@ class Quarantine:
         return self._gateway.engine
 
     def list(
-        self, status: QuarantineStatus | None = "open", *, limit: int = 100, offset: int = 0
+        self, status: QuarantineStatus | None = "open", *, limit: int = 100, offset: int = 0,
+        source_system: str | None = None, code: str | None = None,
     ) -> builtins.list[QuarantineEntry]:
-        """Entries oldest first, without their raw payload."""
+        """Entries oldest first, without their raw payload; ``source_system`` and ``code`` (the
+        refusal's error code) narrow the list."""
         query = select(*_LISTED).order_by(quarantine_record.c.id).limit(limit).offset(offset)
-        if status is not None:
-            query = query.where(quarantine_record.c.status == status)
+        query = query.where(*_filters(status, source_system, code))
         try:
             with self._engine.connect() as conn:
                 return [_entry(row) for row in conn.execute(query).mappings()]
         except SQLAlchemyError as exc:
             raise store_error("listing quarantined records", exc) from exc
 
-    def count(self, status: QuarantineStatus | None = "open") -> int:
+    def count(self, status: QuarantineStatus | None = "open", *,
+              source_system: str | None = None, code: str | None = None) -> int:
         query = select(func.count()).select_from(quarantine_record)
-        if status is not None:
-            query = query.where(quarantine_record.c.status == status)
+        query = query.where(*_filters(status, source_system, code))
         try:
             with self._engine.connect() as conn:
                 return int(conn.execute(query).scalar_one())
@@ -244,6 +245,13 @@ class Quarantine:
             raise store_error(f"{action} quarantine entry {entry_id}", exc) from exc
         if done.rowcount != 1:
             raise QuarantineDecidedError(entry_id, "no longer open")
+
+
+def _filters(status: QuarantineStatus | None, source_system: str | None,
+             code: str | None) -> builtins.list[ColumnElement[bool]]:
+    c = quarantine_record.c
+    given = [(c.status, status), (c.source_system, source_system), (c.code, code)]
+    return [column == value for column, value in given if value is not None]
 
 
 def _entry(row: Any) -> QuarantineEntry:

@@ -99,7 +99,7 @@ class CredentialStore:
         now = datetime.now(UTC)
         with write_transaction(self._engine) as conn:
             row = conn.execute(select(api_credential).where(
-                api_credential.c.key_id == key_id, _active(now))).first()
+                api_credential.c.key_id == key_id, active_at(now))).first()
             if row is None:
                 raise NotFoundError("active key", key_id)
             ends = now + overlap
@@ -134,7 +134,7 @@ class CredentialStore:
             with self._engine.connect() as conn:
                 row = conn.execute(
                     select(api_credential).where(
-                        api_credential.c.key_id == key_id, _active(datetime.now(UTC))
+                        api_credential.c.key_id == key_id, active_at(datetime.now(UTC))
                     )
                 ).first()
         stored = row.secret_hash if row is not None else _DUMMY_HASH
@@ -166,6 +166,7 @@ class CredentialStore:
             ]
 
 
-def _active(now: datetime) -> ColumnElement[bool]:
+def active_at(now: datetime) -> ColumnElement[bool]:
+    """The condition a usable key meets at ``now``: not revoked, not expired."""
     c = api_credential.c
     return and_(c.revoked_at.is_(None), or_(c.expires_at.is_(None), c.expires_at > now))

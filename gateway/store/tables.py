@@ -336,3 +336,28 @@ rate_window = Table(
     Column("window_no", BigInteger, primary_key=True),  # epoch seconds // window length
     Column("hits", Integer, nullable=False),
 )
+
+# --- admin console (0009) ---------------------------------------------------------------------
+# A signed-in console user: the cookie holds a random token, the table its SHA-256 (a stolen
+# database does not sign anyone in). The session ends at sign-out, after the idle timeout, or
+# when its key is revoked or expires (checked on every request).
+console_session = Table(
+    "console_session",
+    metadata,
+    Column("token_hash", String(HASH_LENGTH), primary_key=True),
+    Column("key_id", String(24), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),  # sent back by every state-changing form
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
+# A steward working on a review item: others see it claimed until ``claimed_until``, so two
+# stewards do not decide the same pair. Claims are advisory to the REST API (a script decides
+# whatever it is told); the console refuses to decide an item someone else holds.
+review_claim = Table(
+    "review_claim",
+    metadata,
+    Column("review_item_id", RowId, primary_key=True),
+    Column("actor", String(100), nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=False),
+)

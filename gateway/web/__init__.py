@@ -10,6 +10,7 @@ from gateway.mapping_watch import watch_mappings
 from gateway.runtime import Gateway
 from gateway.web import (
     access,
+    console,
     deliveries,
     disclosures,
     errors,
@@ -63,5 +64,6 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.register_blueprint(privacy_rights.bp)
     app.register_blueprint(exchange.bp)
     app.register_blueprint(soap.bp)
+    app.register_blueprint(console.bp)
     check_rules(app)
     return app

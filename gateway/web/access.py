@@ -2,7 +2,8 @@
 
 Rules are attached with :func:`access` on the view function and enforced before the view runs:
 ``PUBLIC`` needs nothing; ``ADMIN`` needs an admin key; ``PARTNER`` needs a partner key;
-``MONITOR`` (the metrics) a monitor or an admin key. A
+``MONITOR`` (the metrics) a monitor or an admin key; ``CONSOLE`` pages are left to the console's
+own session check (a signed-in admin or monitor, by cookie, never by a key header). A
 missing or unknown key is 401, a valid key of the wrong kind is 403. Keys come as
 ``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``). ``check_rules(app)`` runs in the app
 factory, so a new route that forgets its rule fails every test that builds the app.
@@ -30,6 +31,7 @@ class Access(StrEnum):
     PARTNER = "partner"  # a registered partner's key
     ADMIN = "admin"  # an admin key, distinct from partner keys
     MONITOR = "monitor"  # a monitor key (reads operational figures only) or an admin key
+    CONSOLE = "console"  # a signed-in console session (gateway/web/console/auth.py checks it)
 
 
 _ROLES_FOR = {
@@ -69,7 +71,7 @@ def init_app(app: Flask) -> None:
         if view is None:  # 404/405: nothing to protect, the error handler answers
             return
         rule = rule_of(view)
-        if rule is Access.PUBLIC:
+        if rule is Access.PUBLIC or rule is Access.CONSOLE:
             return
         token = _presented_token()
         if token is None:

@@ -133,9 +133,9 @@ def describe(app: Flask) -> dict[str, Any]:
     """The OpenAPI document of ``app``."""
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
-            continue
         view = app.view_functions[rule.endpoint]
+        if rule.endpoint == "static" or rule_of(view) is Access.CONSOLE:  # pages, not API
+            continue
         path = _PARAM.sub(r"{\2}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             operation = _operation(rule.endpoint, rule.rule, view)

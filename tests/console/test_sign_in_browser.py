@@ -1,0 +1,47 @@
+"""Sign-in in a real browser: required for every screen, monitor keys read-only, sign-out."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.console.conftest import Site, shoot, sign_in
+
+
+def test_every_screen_needs_sign_in_and_returns_there_after(
+    page: Page, served: Site, browser_errors: list[str]
+) -> None:
+    page.goto(f"{served.url}/console/jobs")
+    expect(page).to_have_url(re.compile(r"/console/sign-in\?next=/console/jobs"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    shoot(page, "sign-in")
+    page.get_by_label("API key").fill("cpex_nothing_here")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("not valid")
+    page.get_by_label("API key").fill(served.admin_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{served.url}/console/jobs")
+    expect(page.get_by_text("alice (admin)")).to_be_visible()
+    cookie = next(c for c in page.context.cookies() if c["name"] == "cpex_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert served.admin_key not in cookie["value"]
+    assert page.evaluate("document.cookie") == ""  # the script cannot read the session
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/console/sign-in"))
+    page.goto(f"{served.url}/console/")
+    expect(page).to_have_url(re.compile(r"/console/sign-in"))
+    assert browser_errors == []
+
+
+def test_overview_shows_backlogs_jobs_and_the_intake_chart(
+    page: Page, served: Site, browser_errors: list[str]
+) -> None:
+    sign_in(page, served)
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page.locator("#backlog-quarantine")).to_have_text("0")
+    expect(page.get_by_role("img", name="Records in per hour")).to_be_visible()
+    expect(page.locator("#overview-jobs")).to_contain_text("erp-incremental")
+    shoot(page, "overview")
+    assert browser_errors == []
