@@ -59,9 +59,16 @@ def build_site(db_url: str, engine: Engine, tmp_path: Path) -> Site:
     upgrade(engine)
     folder = tmp_path / "mappings"
     shutil.copytree(REPO / "mappings", folder)
-    settings = load_settings(REPO / "config" / "gateway.toml", environ={}, overrides={
-        "database.url": db_url, "paths.mappings": str(folder),
-        "paths.schemas": str(REPO / "schemas"), "paths.var": str(tmp_path / "var")})
+    settings = load_settings(
+        REPO / "config" / "gateway.toml",
+        environ={},
+        overrides={
+            "database.url": db_url,
+            "paths.mappings": str(folder),
+            "paths.schemas": str(REPO / "schemas"),
+            "paths.var": str(tmp_path / "var"),
+        },
+    )
     gateway = Gateway(settings, _engine=engine)
     keys = CredentialStore(engine)
     admin = keys.issue("alice", Role.ADMIN).token
@@ -70,8 +77,9 @@ def build_site(db_url: str, engine: Engine, tmp_path: Path) -> Site:
 
 
 @pytest.fixture
-def site(migrated_engine: Engine, db_url: str, tmp_path: Path,
-         monkeypatch: pytest.MonkeyPatch) -> Site:
+def site(
+    migrated_engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Site:
     """The console on both databases, for the Flask test client."""
     monkeypatch.setenv("CPEX_PSEUDONYM_SALT", "test-salt")
     return build_site(db_url, migrated_engine, tmp_path)
@@ -153,12 +161,14 @@ def browser_errors() -> list[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, browser_errors: list[str],
-         request: pytest.FixtureRequest) -> Iterator[Page]:
+def page(
+    browser: Browser, browser_errors: list[str], request: pytest.FixtureRequest
+) -> Iterator[Page]:
     """A fresh browser context at 1280 x 800; a screenshot is kept when the test fails."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(10_000)
+
     def note(text: str) -> None:
         if not text.startswith("Failed to load resource"):  # a 401/404 answer, not a fault
             browser_errors.append(text)
@@ -194,8 +204,10 @@ def submit(site: Site, records: list[str], message_id: str, sender: str = "shop"
     from tests.pipeline.conftest import envelope
 
     answer = site.app.test_client().post(
-        "/api/v1/profiles", data=envelope(records, message_id=message_id, sender=sender).encode(),
-        headers={"Authorization": f"Bearer {site.admin_key}", "Content-Type": "application/xml"})
+        "/api/v1/profiles",
+        data=envelope(records, message_id=message_id, sender=sender).encode(),
+        headers={"Authorization": f"Bearer {site.admin_key}", "Content-Type": "application/xml"},
+    )
     assert answer.status_code == 200, answer.text
     results: list[Any] = answer.json["results"]
     return results

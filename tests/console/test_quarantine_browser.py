@@ -11,10 +11,16 @@ from tests.console.conftest import Site, shoot, sign_in, submit
 from tests.pipeline.conftest import profile
 
 
-def test_filter_show_retry_and_discard(page: Page, served: Site,
-                                       browser_errors: list[str]) -> None:
-    results = submit(served, [profile("1", "Able", country="xx"),
-                              profile("2", "Baker", country="yy"), profile("3", "Cole")], "q-1")
+def test_filter_show_retry_and_discard(page: Page, served: Site, browser_errors: list[str]) -> None:
+    results = submit(
+        served,
+        [
+            profile("1", "Able", country="xx"),
+            profile("2", "Baker", country="yy"),
+            profile("3", "Cole"),
+        ],
+        "q-1",
+    )
     first, second = (r["quarantine_id"] for r in results[:2])
     sign_in(page, served)
     expect(page.locator("#backlog-quarantine")).to_have_text("2")
@@ -53,8 +59,10 @@ def test_filter_show_retry_and_discard(page: Page, served: Site,
     page.get_by_role("button", name="Retry all 1 matching").click()
     expect(page.get_by_role("status")).to_contain_text("retried 1: 0 stored, 1 refused again")
     actions = {(e.actor, e.action) for e in AuditLog(served.engine).list()}
-    assert {("console:alice", "console.quarantine.discard"),
-            ("console:alice", "console.quarantine.retry_matching")} <= actions
+    assert {
+        ("console:alice", "console.quarantine.discard"),
+        ("console:alice", "console.quarantine.retry_matching"),
+    } <= actions
     assert second
     assert browser_errors == []
 

@@ -63,8 +63,9 @@ def test_sign_in_sets_a_strict_session_cookie_and_audits_the_key_name(site: Site
 
 def test_behind_https_the_cookie_is_secure(site: Site) -> None:
     client = site.app.test_client()
-    answer = client.post("/console/sign-in", data={"key": site.admin_key},
-                         headers={"X-Forwarded-Proto": "https"})
+    answer = client.post(
+        "/console/sign-in", data={"key": site.admin_key}, headers={"X-Forwarded-Proto": "https"}
+    )
     assert "Secure" in answer.headers["Set-Cookie"]
 
 
@@ -82,8 +83,11 @@ def test_wrong_partner_and_cross_site_sign_ins_are_refused(site: Site) -> None:
     assert bad.status_code == 401 and "not valid" in bad.text
     other = client.post("/console/sign-in", data={"key": partner})
     assert other.status_code == 401 and "partner keys cannot sign in" in other.text
-    forged = client.post("/console/sign-in", data={"key": site.admin_key},
-                         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    forged = client.post(
+        "/console/sign-in",
+        data={"key": site.admin_key},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
     assert forged.status_code == 403 and "Set-Cookie" not in forged.headers
 
 

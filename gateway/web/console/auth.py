@@ -33,14 +33,21 @@ COOKIE = "cpex_console"
 DONE_COOKIE = "cpex_console_done"  # what the last action did, shown once on the next page
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 _OPEN = frozenset({"console.sign_in", "console.sign_in_form", "console.static"})
 _READ_ONLY_POSTS = frozenset({"console.sign_out"})
-SCREENS = (("console.overview", "Overview"), ("console.quarantine_list", "Quarantine"),
-           ("console.review_list", "Match review"), ("console.profiles", "Profiles"),
-           ("console.jobs", "Jobs"), ("console.partners", "Partners"),
-           ("console.mappings", "Mappings"))
+SCREENS = (
+    ("console.overview", "Overview"),
+    ("console.quarantine_list", "Quarantine"),
+    ("console.review_list", "Match review"),
+    ("console.profiles", "Profiles"),
+    ("console.jobs", "Jobs"),
+    ("console.partners", "Partners"),
+    ("console.mappings", "Mappings"),
+)
 
 
 class CsrfRefusedError(PermissionDeniedError):
@@ -67,7 +74,8 @@ def actor() -> str:
 def audited(action: str, **detail: Any) -> None:
     """Write the console action to the audit log with the signed-in key's name."""
     AuditLog(gateway_of(current_app).engine).record(
-        actor=actor(), action=f"console.{action}",
+        actor=actor(),
+        action=f"console.{action}",
         detail={"key_id": current().principal.key_id, **detail},
     )
 
@@ -75,8 +83,14 @@ def audited(action: str, **detail: Any) -> None:
 def done(location: str, message: str) -> Response:
     """After an action: back to a page (POST, redirect, GET) that says what was done."""
     response = redirect(location)
-    response.set_cookie(DONE_COOKIE, quote(message[:300]), path="/console", httponly=True,
-                        samesite="Strict", secure=_https())
+    response.set_cookie(
+        DONE_COOKIE,
+        quote(message[:300]),
+        path="/console",
+        httponly=True,
+        samesite="Strict",
+        secure=_https(),
+    )
     return response  # type: ignore[return-value]
 
 
@@ -101,7 +115,8 @@ def _guard() -> Response | None:
             raise CsrfRefusedError("the form's CSRF token is missing or stale: reload the page")
         if not session.can_act and request.endpoint not in _READ_ONLY_POSTS:
             raise PermissionDeniedError(
-                f"key '{session.principal.key_id}' is a monitor key: the console is read-only")
+                f"key '{session.principal.key_id}' is a monitor key: the console is read-only"
+            )
     return None
 
 
@@ -131,10 +146,15 @@ def _headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     if request.endpoint != "console.static":
         response.headers["Cache-Control"] = "no-store"
-    if DONE_COOKIE in request.cookies and response.status_code == 200 and \
-            response.mimetype == "text/html" and not request.headers.get("HX-Request"):
-        response.delete_cookie(DONE_COOKIE, path="/console", httponly=True, samesite="Strict",
-                               secure=_https())
+    if (
+        DONE_COOKIE in request.cookies
+        and response.status_code == 200
+        and response.mimetype == "text/html"
+        and not request.headers.get("HX-Request")
+    ):
+        response.delete_cookie(
+            DONE_COOKIE, path="/console", httponly=True, samesite="Strict", secure=_https()
+        )
     return response
 
 
@@ -150,15 +170,17 @@ def _context() -> dict[str, Any]:
 @bp.errorhandler(GatewayError)
 def _error(error: GatewayError) -> tuple[str, int]:
     status = status_for(error)
-    return render_template("error.html", message=error.message, code=error.code,
-                           status=status), status
+    return render_template(
+        "error.html", message=error.message, code=error.code, status=status
+    ), status
 
 
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> tuple[str, int]:
     status = error.code or 500
-    return render_template("error.html", message=error.description, code=error.name,
-                           status=status), status
+    return render_template(
+        "error.html", message=error.description, code=error.name, status=status
+    ), status
 
 
 @bp.get("/static/<path:name>")
@@ -180,20 +202,25 @@ def sign_in_form() -> str:
 def sign_in() -> Response | tuple[str, int]:
     target = _safe_next(request.form.get("next"))
     if not _same_origin():
-        return render_template("sign_in.html", next=target,
-                               error="sign-in refused: the form came from another site"), 403
+        return render_template(
+            "sign_in.html", next=target, error="sign-in refused: the form came from another site"
+        ), 403
     token = request.form.get("key", "").strip()
     principal = CredentialStore(gateway_of(current_app).engine).verify(token) if token else None
     if principal is None or principal.role not in (Role.ADMIN, Role.MONITOR):
-        reason = ("that key is not valid (unknown, revoked or expired)" if principal is None
-                  else "partner keys cannot sign in to the console: use an admin or monitor key")
+        reason = (
+            "that key is not valid (unknown, revoked or expired)"
+            if principal is None
+            else "partner keys cannot sign in to the console: use an admin or monitor key"
+        )
         return render_template("sign_in.html", next=target, error=reason), 401
     cookie, session = _sessions().open(principal, datetime.now(UTC))
     g.console_session = session
     audited("sign_in", role=principal.role.value)
     response = redirect(target)
-    response.set_cookie(COOKIE, cookie, path="/console", httponly=True, samesite="Strict",
-                        secure=_https())
+    response.set_cookie(
+        COOKIE, cookie, path="/console", httponly=True, samesite="Strict", secure=_https()
+    )
     return response  # type: ignore[return-value]
 
 
@@ -204,8 +231,9 @@ def sign_out() -> Response:
     audited("sign_out")
     _sessions().close(token)
     response = redirect("/console/sign-in")
-    response.delete_cookie(COOKIE, path="/console", httponly=True, samesite="Strict",
-                           secure=_https())
+    response.delete_cookie(
+        COOKIE, path="/console", httponly=True, samesite="Strict", secure=_https()
+    )
     return response  # type: ignore[return-value]
 
 

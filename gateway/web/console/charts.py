@@ -21,8 +21,9 @@ class Series:
     colour: str
 
 
-def stacked_bars(title: str, labels: Sequence[str], values: Sequence[Mapping[str, int]],
-                 series: Sequence[Series]) -> Markup:
+def stacked_bars(
+    title: str, labels: Sequence[str], values: Sequence[Mapping[str, int]], series: Sequence[Series]
+) -> Markup:
     """One stacked bar per label (e.g. an hour), one band per series, with a legend."""
     totals = [sum(v.get(s.key, 0) for s in series) for v in values]
     peak = max([*totals, 1])
@@ -51,17 +52,19 @@ def stacked_bars(title: str, labels: Sequence[str], values: Sequence[Mapping[str
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
                 f'fill="{s.colour}" data-series="{escape(s.key)}">'
-                f'<title>{escape(label)}: {n} {escape(s.label)}</title></rect>'
+                f"<title>{escape(label)}: {n} {escape(s.label)}</title></rect>"
             )
         if i % max(len(labels) // 8, 1) == 0:
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" '
-                         f'font-size="11">{escape(label)}</text>')
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" '
+                f'font-size="11">{escape(label)}</text>'
+            )
     for j, s in enumerate(series):
         lx = LEFT + j * 150
-        parts.append(f'<rect x="{lx}" y="{HEIGHT + 8}" width="12" height="12" '
-                     f'fill="{s.colour}"/>')
-        parts.append(f'<text x="{lx + 16}" y="{HEIGHT + 18}" font-size="12">'
-                     f'{escape(s.label)}</text>')
+        parts.append(f'<rect x="{lx}" y="{HEIGHT + 8}" width="12" height="12" fill="{s.colour}"/>')
+        parts.append(
+            f'<text x="{lx + 16}" y="{HEIGHT + 18}" font-size="12">{escape(s.label)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 

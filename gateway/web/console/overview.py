@@ -19,8 +19,11 @@ from gateway.web.console.charts import Series, stacked_bars
 from gateway.web.console.jobs import jobs_service
 from gateway.web.context import gateway_of
 
-INTAKE = (Series("stored", "stored", "#2f7d32"), Series("review", "sent to review", "#c77c02"),
-          Series("quarantined", "quarantined", "#b3261e"))
+INTAKE = (
+    Series("stored", "stored", "#2f7d32"),
+    Series("review", "sent to review", "#c77c02"),
+    Series("quarantined", "quarantined", "#b3261e"),
+)
 
 
 @bp.get("/")
@@ -31,9 +34,12 @@ def overview() -> str:
     now = datetime.now(UTC)
     gauges = {g.name: g for g in read_figures(gateway.engine, now)}
     hours = intake_per_hour(gateway.engine, now)
-    chart = stacked_bars("Records in per hour (UTC), last 24 hours",
-                         [h.start.strftime("%H:00") for h in hours],
-                         [{str(k): v for k, v in h.counts.items()} for h in hours], INTAKE)
+    chart = stacked_bars(
+        "Records in per hour (UTC), last 24 hours",
+        [h.start.strftime("%H:00") for h in hours],
+        [{str(k): v for k, v in h.counts.items()} for h in hours],
+        INTAKE,
+    )
     return render_template(
         "overview.html",
         backlog={
@@ -84,6 +90,7 @@ def _duration_filter(run: dict[str, Any] | None) -> str:
     """How long a run (as ``JobRun.to_dict``) took, or '' if it has not finished."""
     if not run or not run.get("started_at") or not run.get("finished_at"):
         return ""
-    took = (datetime.fromisoformat(run["finished_at"])
-            - datetime.fromisoformat(run["started_at"])).total_seconds()
+    took = (
+        datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"])
+    ).total_seconds()
     return f"{took:.1f} s" if took < 120 else age(took)

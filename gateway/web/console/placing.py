@@ -65,13 +65,17 @@ def _xml(raw: str) -> tuple[str, Any]:
             return None
         node = tree
         for step in steps[1:]:
-            same = [c for c in node if isinstance(c.tag, str)
-                    and etree.QName(c).localname == step.group(1)]
+            same = [
+                c
+                for c in node
+                if isinstance(c.tag, str) and etree.QName(c).localname == step.group(1)
+            ]
             index = int(step.group(2) or 1) - 1
             if index >= len(same):
                 return None
             node = same[index]
-        return node.sourceline
+        line = node.sourceline
+        return line if isinstance(line, int) else None
 
     return pretty, line_of
 

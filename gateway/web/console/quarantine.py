@@ -42,8 +42,14 @@ def quarantine_list() -> str:
     entries = quarantine.list(status, limit=PAGE, offset=start, source_system=source, code=code)
     total = quarantine.count(status, source_system=source, code=code)
     return render_template(
-        "quarantine_list.html", entries=entries, total=total, offset=start, page=PAGE,
-        status=status or "all", source=source or "", code=code or "",
+        "quarantine_list.html",
+        entries=entries,
+        total=total,
+        offset=start,
+        page=PAGE,
+        status=status or "all",
+        source=source or "",
+        code=code or "",
         statuses=["all", *get_args(QuarantineStatus)],
         query=urlencode({"status": status or "all", "source": source or "", "code": code or ""}),
     )
@@ -64,10 +70,13 @@ def quarantine_retry(entry_id: int) -> Response:
     outcome = _quarantine().retry(entry_id, actor=actor())
     audited("quarantine.retry", entry=entry_id, result=outcome.status)
     if outcome.status == "rejected":
-        return done(f"/console/quarantine/{entry_id}",
-                    f"entry {entry_id} was refused again: see its errors")
-    return done(f"/console/quarantine/{entry_id}",
-                f"entry {entry_id} retried: {outcome.status} {outcome.golden_id or ''}".strip())
+        return done(
+            f"/console/quarantine/{entry_id}", f"entry {entry_id} was refused again: see its errors"
+        )
+    return done(
+        f"/console/quarantine/{entry_id}",
+        f"entry {entry_id} retried: {outcome.status} {outcome.golden_id or ''}".strip(),
+    )
 
 
 @bp.post("/quarantine/<int:entry_id>/discard")
@@ -95,8 +104,9 @@ def quarantine_retry_matching() -> Response:
             refused += 1
         else:
             stored += 1
-    audited("quarantine.retry_matching", source=source, code=code, stored=stored,
-            refused=refused)
+    audited("quarantine.retry_matching", source=source, code=code, stored=stored, refused=refused)
     query = urlencode({"status": "open", "source": source or "", "code": code or ""})
-    return done(f"/console/quarantine?{query}",
-                f"retried {stored + refused}: {stored} stored, {refused} refused again")
+    return done(
+        f"/console/quarantine?{query}",
+        f"retried {stored + refused}: {stored} stored, {refused} refused again",
+    )

@@ -46,11 +46,18 @@ class SessionStore:
         csrf = secrets.token_urlsafe(32)
         try:
             with write_transaction(self._engine) as conn:
-                conn.execute(delete(console_session).where(
-                    console_session.c.last_seen_at < now - self._idle))
-                conn.execute(insert(console_session).values(
-                    token_hash=hash_token(token), key_id=principal.key_id, csrf_token=csrf,
-                    created_at=now, last_seen_at=now))
+                conn.execute(
+                    delete(console_session).where(console_session.c.last_seen_at < now - self._idle)
+                )
+                conn.execute(
+                    insert(console_session).values(
+                        token_hash=hash_token(token),
+                        key_id=principal.key_id,
+                        csrf_token=csrf,
+                        created_at=now,
+                        last_seen_at=now,
+                    )
+                )
         except SQLAlchemyError as exc:
             raise store_error("opening a console session", exc) from exc
         return token, ConsoleSession(principal, csrf)
@@ -61,8 +68,11 @@ class SessionStore:
         query = (
             select(c.csrf_token, c.last_seen_at, k.key_id, k.name, k.role, k.partner_id)
             .join(api_credential, k.key_id == c.key_id)
-            .where(c.token_hash == hash_token(token), c.last_seen_at >= now - self._idle,
-                   active_at(now))
+            .where(
+                c.token_hash == hash_token(token),
+                c.last_seen_at >= now - self._idle,
+                active_at(now),
+            )
         )
         try:
             with self._engine.connect() as conn:
@@ -71,9 +81,11 @@ class SessionStore:
                 return None
             if now - row.last_seen_at >= _TOUCH_EVERY:
                 with write_transaction(self._engine) as conn:
-                    conn.execute(update(console_session)
-                                 .where(c.token_hash == hash_token(token))
-                                 .values(last_seen_at=now))
+                    conn.execute(
+                        update(console_session)
+                        .where(c.token_hash == hash_token(token))
+                        .values(last_seen_at=now)
+                    )
         except SQLAlchemyError as exc:
             raise store_error("reading a console session", exc) from exc
         role = Role(row.role)
@@ -84,7 +96,8 @@ class SessionStore:
     def close(self, token: str) -> None:
         try:
             with write_transaction(self._engine) as conn:
-                conn.execute(delete(console_session)
-                             .where(console_session.c.token_hash == hash_token(token)))
+                conn.execute(
+                    delete(console_session).where(console_session.c.token_hash == hash_token(token))
+                )
         except SQLAlchemyError as exc:
             raise store_error("closing a console session", exc) from exc
