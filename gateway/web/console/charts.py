@@ -73,3 +73,87 @@ def _describe(labels: Sequence[str], totals: Sequence[int]) -> str:
     if not labels:
         return "no data"
     return f"{sum(totals)} in total from {labels[0]} to {labels[-1]}; busiest: {max(totals)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    label: str
+    value: float
+
+
+def waterfall(
+    title: str,
+    start: tuple[str, float],
+    steps: Sequence[tuple[str, float]],
+    markers: Sequence[Marker] = (),
+) -> Markup:
+    """How a sum came about: a start bar, then one bar per step from the running total (green
+    up, red down), and the final total; ``markers`` are vertical threshold lines."""
+    rows = [start, *steps]
+    running = [start[1]]
+    for _, value in steps:
+        running.append(running[-1] + value)
+    low = min([0.0, *running, *(m.value for m in markers)])
+    high = max([0.0, *running, *(m.value for m in markers)])
+    span = (high - low) or 1.0
+    width, label_w, row_h = 520, 150, 24
+    plot_w = width - label_w - 50
+
+    def x(v: float) -> float:
+        return label_w + plot_w * (v - low) / span
+
+    height = (len(rows) + 1) * row_h + 20 + 14 * max(len(markers), 1)
+    parts = [
+        f'<svg class="chart weights" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="wf-title wf-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="wf-title">{escape(title)}</title>',
+        f'<desc id="wf-desc">{escape(_describe_steps(start, steps, running[-1]))}</desc>',
+    ]
+    before = 0.0
+    for i, (label, value) in enumerate(rows):
+        after = running[i]
+        a, b = (x(0.0), x(after)) if i == 0 else (x(before), x(after))
+        y = 10 + i * row_h
+        cls = "pos" if after >= before else "neg"
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
+            f"{escape(label)}</text>"
+        )
+        parts.append(
+            f'<rect class="{cls}" x="{min(a, b):.1f}" y="{y + 3}" '
+            f'width="{max(abs(b - a), 1):.1f}" height="{row_h - 8}" data-step="'
+            f'{escape(label)}"><title>{escape(label)}: {value:+.2f}</title></rect>'
+        )
+        parts.append(
+            f'<text x="{max(a, b) + 4:.1f}" y="{y + 15}" font-size="11">{value:+.2f}</text>'
+        )
+        before = after
+    y = 10 + len(rows) * row_h
+    parts.append(
+        f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12" '
+        f'font-weight="bold">total</text>'
+    )
+    parts.append(
+        f'<rect x="{min(x(0), x(before)):.1f}" y="{y + 3}" '
+        f'width="{max(abs(x(before) - x(0)), 1):.1f}" height="{row_h - 8}" '
+        f'fill="#0b57d0"><title>total: {before:.2f}</title></rect>'
+    )
+    bottom = 10 + (len(rows) + 1) * row_h
+    for i, m in enumerate(markers):
+        parts.append(
+            f'<line x1="{x(m.value):.1f}" y1="4" x2="{x(m.value):.1f}" '
+            f'y2="{bottom + 14 * i + 4}" stroke="#5c5c5c" stroke-dasharray="4 3"/>'
+        )
+        parts.append(
+            f'<text x="{x(m.value):.1f}" y="{bottom + 14 * i + 14}" '
+            f'text-anchor="middle" font-size="11">{escape(m.label)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _describe_steps(
+    start: tuple[str, float], steps: Sequence[tuple[str, float]], total: float
+) -> str:
+    said = ", ".join(f"{label} {value:+.2f}" for label, value in steps)
+    return f"{start[0]} {start[1]:+.2f}, {said}; total {total:+.2f}"
