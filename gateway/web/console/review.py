@@ -138,7 +138,7 @@ def _next_open(item_id: int) -> int | None:
         if i.id != item_id and (i.id not in holders or holders[i.id].actor == me)
     ]
     later = [i for i in free if i > item_id]
-    return (later or free or [None])[0]
+    return later[0] if later else (free[0] if free else None)
 
 
 def _name(profile: Any) -> str:
