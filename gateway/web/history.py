@@ -9,9 +9,9 @@ log holds field paths and ids, never values, so this shows no personal data beyo
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
-from gateway.store.audit import AuditLog
+from gateway.store.audit import AuditEntry, AuditLog
 from gateway.store.profiles import ProfileStore
 from gateway.store.tables import golden_alias
 from gateway.web.access import Access, access
@@ -25,12 +25,23 @@ bp = Blueprint("history", __name__, url_prefix="/api/v1/profiles")
 @access(Access.ADMIN)
 def history(golden_id: str) -> Response:
     """The audit entries of a golden profile and of the ids merged into it, oldest first."""
-    engine = gateway_of(current_app).engine
-    current = ProfileStore(engine).resolve_id(golden_id)  # 404 for an unknown id
+    limit, offset = paging()
+    current, merged, entries = profile_history(gateway_of(current_app).engine, golden_id,
+                                               limit=limit, offset=offset)
+    return jsonify({"id": current, "merged_ids": merged, "limit": limit,
+                    "offset": offset, "entries": [e.to_dict() for e in entries]})
+
+
+def profile_history(engine: Engine, golden_id: str, *, limit: int, offset: int = 0,
+                    ) -> tuple[str, list[str], list[AuditEntry]]:
+    """(current id, ids merged into it, their audit entries oldest first); the console's
+    profile page shows the same.
+
+    :raises NotFoundError: an unknown id.
+    """
+    current = ProfileStore(engine).resolve_id(golden_id)
     with engine.connect() as conn:
         merged = conn.execute(select(golden_alias.c.alias_id)
                               .where(golden_alias.c.golden_id == current)).scalars().all()
-    limit, offset = paging()
     entries = AuditLog(engine).list(golden_ids=[current, *merged], limit=limit, offset=offset)
-    return jsonify({"id": current, "merged_ids": sorted(merged), "limit": limit,
-                    "offset": offset, "entries": [e.to_dict() for e in entries]})
+    return current, sorted(merged), entries

@@ -8,7 +8,7 @@ jobs, deliveries, credentials, mapping admin), called with the signed-in key's n
 
 from __future__ import annotations
 
-from gateway.web.console import auth, jobs, overview, quarantine, review
+from gateway.web.console import auth, jobs, overview, profiles, quarantine, review
 from gateway.web.console.blueprint import bp
 
-__all__ = ["auth", "bp", "jobs", "overview", "quarantine", "review"]
+__all__ = ["auth", "bp", "jobs", "overview", "profiles", "quarantine", "review"]

@@ -151,8 +151,8 @@ def _name(profile: Any) -> str:
 
 def _side_by_side(item: ReviewItem) -> Iterator[tuple[str, str, str, bool]]:
     """(field path, value in golden, value in candidate, differs) for every field of either."""
-    left = dict(_flatten(to_dict(item.golden) if item.golden else {}))
-    right = dict(_flatten(to_dict(item.candidate) if item.candidate else {}))
+    left = dict(flatten(to_dict(item.golden) if item.golden else {}))
+    right = dict(flatten(to_dict(item.candidate) if item.candidate else {}))
     for path in sorted(set(left) | set(right), key=_order):
         a, b = left.get(path, ""), right.get(path, "")
         yield path, a, b, a != b
@@ -164,17 +164,17 @@ def _order(path: str) -> tuple[int, str]:
     return (first.index(head) if head in first else len(first), path)
 
 
-def _flatten(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def flatten(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     if isinstance(value, Mapping):
         for key, inner in value.items():
             if key != "id":
-                yield from _flatten(inner, f"{path}.{key}" if path else str(key))
+                yield from flatten(inner, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         if all(not isinstance(v, Mapping | list) for v in value):
             yield path, ", ".join(str(v) for v in value)
         else:
             for i, inner in enumerate(value):
-                yield from _flatten(inner, f"{path}[{i}]")
+                yield from flatten(inner, f"{path}[{i}]")
     elif value is not None and value != "":
         yield path, str(value)
 
