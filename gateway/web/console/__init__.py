@@ -8,7 +8,15 @@ jobs, deliveries, credentials, mapping admin), called with the signed-in key's n
 
 from __future__ import annotations
 
-from gateway.web.console import auth, jobs, overview, profiles, quarantine, review
+from gateway.web.console import (
+    auth,
+    jobs,
+    overview,
+    partners,
+    profiles,
+    quarantine,
+    review,
+)
 from gateway.web.console.blueprint import bp
 
-__all__ = ["auth", "bp", "jobs", "overview", "profiles", "quarantine", "review"]
+__all__ = ["auth", "bp", "jobs", "overview", "partners", "profiles", "quarantine", "review"]
