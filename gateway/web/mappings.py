@@ -101,8 +101,9 @@ def preview_mapping(name: str) -> Response:
     if profile_id:
         records: list[Any] = [ProfileStore(gateway.engine).get(profile_id)]
     else:
-        records = _sample_records(compiled, read_body())
-    results = [_report(compiled, compiled.preview(record)) for record in records]
+        suffix = _SUFFIX.get(request.mimetype or "")
+        records = sample_records(compiled, read_body(), suffix)
+    results = [preview_report(compiled, compiled.preview(record)) for record in records]
     return jsonify({"mapping": name, "records": results})
 
 
@@ -130,14 +131,16 @@ def rollback_mapping(name: str, version: int) -> Response:
     return jsonify({"name": name, **_version_summary(saved), "diff": saved.diff})
 
 
-def _sample_records(compiled: CompiledMapping, body: bytes) -> list[Any]:
-    mimetype = request.mimetype or ""
-    suffix = _SUFFIX.get(mimetype, ".xml" if compiled.source_format == "xml" else ".json")
+def sample_records(compiled: CompiledMapping, body: bytes, suffix: str | None) -> list[Any]:
+    """The records of a sample file's bytes, read by the mapping's own reader (``suffix``, e.g.
+    ``.csv``, says the file's kind; by default the mapping's source format)."""
+    suffix = suffix or (".xml" if compiled.source_format == "xml" else ".json")
     with tempfile.TemporaryDirectory(prefix="cpex-preview-") as folder:
         sample = Path(folder) / f"sample{suffix}"
         sample.write_bytes(body)
         return compiled.read_sample(sample)
 
 
-def _report(compiled: CompiledMapping, result: PreviewResult) -> dict[str, Any]:
+def preview_report(compiled: CompiledMapping, result: PreviewResult) -> dict[str, Any]:
+    """A preview as JSON: the output, every error and warning, the per-field trace."""
     return result.to_dict(compiled.writer.jsonable)

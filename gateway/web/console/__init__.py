@@ -11,6 +11,7 @@ from __future__ import annotations
 from gateway.web.console import (
     auth,
     jobs,
+    mappings,
     overview,
     partners,
     profiles,
@@ -19,4 +20,14 @@ from gateway.web.console import (
 )
 from gateway.web.console.blueprint import bp
 
-__all__ = ["auth", "bp", "jobs", "overview", "partners", "profiles", "quarantine", "review"]
+__all__ = [
+    "auth",
+    "bp",
+    "jobs",
+    "mappings",
+    "overview",
+    "partners",
+    "profiles",
+    "quarantine",
+    "review",
+]
