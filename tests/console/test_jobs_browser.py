@@ -9,8 +9,9 @@ from gateway.store.tables import job_run
 from tests.console.conftest import Site, shoot, sign_in
 
 
-def test_run_now_pause_resume_and_history(page: Page, served: Site,
-                                          browser_errors: list[str]) -> None:
+def test_run_now_pause_resume_and_history(
+    page: Page, served: Site, browser_errors: list[str]
+) -> None:
     sign_in(page, served)
     page.get_by_role("link", name="Jobs", exact=True).click()
     row = page.locator("#job-audit-purge")
