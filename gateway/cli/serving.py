@@ -87,6 +87,7 @@ def demo(
     click.echo(
         f'try:  curl -H "Authorization: Bearer {issued.token}" {base}/api/v1/profiles'
     )
+    click.echo(f"admin console: {base}/console/  (sign in with the key above)")
     _serve(state, host, port, with_scheduler)
 
 

@@ -73,6 +73,9 @@ def test_demo_imports_and_serves_health(tmp_path: Path) -> None:
         )
         with urllib.request.urlopen(request, timeout=5) as answer:
             assert json.load(answer)["total"] == 25
+        assert f"admin console: http://127.0.0.1:{port}/console/" in output, output
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/console/", timeout=5) as answer:
+            assert answer.url.endswith("/console/sign-in?next=/console/")
     finally:
         process.terminate()
         process.wait(timeout=10)
