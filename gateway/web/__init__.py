@@ -65,5 +65,6 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.register_blueprint(exchange.bp)
     app.register_blueprint(soap.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(console.root)
     check_rules(app)
     return app

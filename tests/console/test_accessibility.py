@@ -30,11 +30,21 @@ def test_every_screen_is_labelled_and_fits(page: Page, served: Site, width: int)
     page.set_viewport_size({"width": width, "height": 800})
     sign_in(page, served)
     golden = served.gateway.profiles.list_ids(limit=1)[0]
-    screens = ["/console/", "/console/quarantine", f"/console/quarantine/{bad['quarantine_id']}",
-               "/console/review", f"/console/review/{item}", "/console/profiles",
-               f"/console/profiles/{golden}", "/console/jobs", "/console/jobs/audit-purge",
-               "/console/partners", "/console/partners/acme", "/console/mappings",
-               "/console/mappings/cpex-in"]
+    screens = [
+        "/console/",
+        "/console/quarantine",
+        f"/console/quarantine/{bad['quarantine_id']}",
+        "/console/review",
+        f"/console/review/{item}",
+        "/console/profiles",
+        f"/console/profiles/{golden}",
+        "/console/jobs",
+        "/console/jobs/audit-purge",
+        "/console/partners",
+        "/console/partners/acme",
+        "/console/mappings",
+        "/console/mappings/cpex-in",
+    ]
     for path in screens:
         page.goto(f"{served.url}{path}")
         expect(page.locator("h1")).to_be_visible()

@@ -74,3 +74,35 @@ def test_monitor_sees_the_record_without_buttons(page: Page, served: Site) -> No
     expect(page.locator("#record .has-error")).to_have_count(1)
     expect(page.get_by_role("button", name="Discard")).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile("Retry"))).to_have_count(0)
+
+
+def test_fix_the_mapping_preview_the_record_then_retry(page: Page, served: Site) -> None:
+    """The issue's flow: a wrong mapping change quarantines a record at the map stage; the
+    mapping is rolled back in the console, the fixed mapping previewed on the quarantined
+    record, then the record retried."""
+    admin = served.gateway.mapping_admin
+    good = admin.mappings.text("cpex-in")
+    wrong = good.replace('{target: system, source: "@system"}', '{target: system, value: "other"}')
+    assert wrong != good
+    admin.save("cpex-in", wrong, author="someone", comment="a change that goes wrong")
+    (result,) = submit(served, [profile("5", "Dunn")], "q-fix")
+    assert result["stage"] == "map"
+    entry = result["quarantine_id"]
+
+    sign_in(page, served)
+    page.goto(f"{served.url}/console/quarantine/{entry}")
+    page.get_by_role("link", name="Edit mapping cpex-in").click()
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Roll back to v1").click()
+    expect(page.get_by_role("status")).to_contain_text("rolled back to version 1")
+
+    page.goto(f"{served.url}/console/quarantine/{entry}")
+    page.get_by_role("link", name=re.compile("Preview with mapping cpex-in")).click()
+    preview = page.locator(".preview")
+    expect(preview).to_contain_text("Maps without errors")
+    expect(preview.locator("tr", has_text="identifiers[0].system")).to_contain_text("shop")
+    expect(page.locator("#entry-status")).to_have_text("open")  # a preview changes nothing
+    shoot(page, "quarantine-preview")
+    page.get_by_role("button", name="Retry with the current mapping").click()
+    expect(page.get_by_role("status")).to_contain_text(f"entry {entry} retried: created")
+    expect(page.locator("#entry-status")).to_have_text("retried")

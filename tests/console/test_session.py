@@ -23,7 +23,12 @@ def test_every_console_rule_needs_a_session(site: Site) -> None:
     for rule in site.app.url_map.iter_rules():
         if rule_of(site.app.view_functions[rule.endpoint]) is not Access.CONSOLE:
             continue
-        if rule.endpoint in ("console.sign_in", "console.sign_in_form", "console.static"):
+        if rule.endpoint in (
+            "console.sign_in",
+            "console.sign_in_form",
+            "console.static",
+            "console_root.home",
+        ):
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", "1", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
@@ -166,3 +171,8 @@ def test_sign_out_forgets_the_session_server_side(site: Site) -> None:
 def test_console_pages_are_not_in_the_api_description(site: Site) -> None:
     paths = site.app.test_client().get("/api/v1/openapi.json").json["paths"]
     assert paths and not [p for p in paths if p.startswith("/console")]
+
+
+def test_the_server_address_opens_the_console(site: Site) -> None:
+    answer = site.app.test_client().get("/")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/console/"

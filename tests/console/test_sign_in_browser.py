@@ -45,3 +45,33 @@ def test_overview_shows_backlogs_jobs_and_the_intake_chart(
     expect(page.locator("#overview-jobs")).to_contain_text("erp-incremental")
     shoot(page, "overview")
     assert browser_errors == []
+
+
+def test_a_tampered_csrf_token_is_refused_and_changes_nothing(page: Page, served: Site) -> None:
+    sign_in(page, served)
+    page.goto(f"{served.url}/console/jobs")
+    row = page.locator("#job-audit-purge")
+    row.locator("form", has=page.get_by_role("button", name="Pause")).locator(
+        "input[name=csrf_token]"
+    ).evaluate("e => { e.value = 'forged' }")
+    row.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("alert")).to_contain_text("CSRF token is missing or stale")
+    page.goto(f"{served.url}/console/jobs")
+    expect(page.locator("#job-audit-purge .state")).to_have_text("scheduled")
+
+
+def test_a_form_posted_from_another_site_carries_no_session(page: Page, served: Site) -> None:
+    """SameSite=Strict: a page elsewhere that posts to the console gets no session cookie,
+    so the action is never run (the browser lands on the sign-in page)."""
+    sign_in(page, served)
+    evil = served.url.replace("127.0.0.1", "localhost")  # another site to the browser
+    page.goto(f"{evil}/health")  # a page of that origin without the console CSP hosts the form
+    page.evaluate(
+        """url => { const f = document.createElement('form'); f.method = 'post';
+        f.action = url + '/console/jobs/audit-purge/pause'; document.body.append(f);
+        f.submit(); }""",
+        served.url,
+    )
+    expect(page).to_have_url(re.compile(r"/console/sign-in"))
+    page.goto(f"{served.url}/console/jobs")
+    expect(page.locator("#job-audit-purge .state")).to_have_text("scheduled")

@@ -18,7 +18,7 @@ from gateway.web.console import (
     quarantine,
     review,
 )
-from gateway.web.console.blueprint import bp
+from gateway.web.console.blueprint import bp, root
 
 __all__ = [
     "auth",
@@ -30,4 +30,5 @@ __all__ = [
     "profiles",
     "quarantine",
     "review",
+    "root",
 ]

@@ -22,7 +22,7 @@ from gateway.errors import GatewayError, PermissionDeniedError
 from gateway.security.credentials import CredentialStore, Role
 from gateway.store.audit import AuditLog
 from gateway.web.access import Access, access
-from gateway.web.console.blueprint import STATIC, bp
+from gateway.web.console.blueprint import STATIC, bp, root
 from gateway.web.console.sessions import ConsoleSession, SessionStore
 from gateway.web.context import gateway_of
 from gateway.web.errors import status_for
@@ -188,6 +188,13 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     return render_template(
         "error.html", message=error.description, code=error.name, status=status
     ), status
+
+
+@root.get("/")
+@page
+def home() -> Response:
+    """The server's address opens the console."""
+    return redirect("/console/")  # type: ignore[return-value]
 
 
 @bp.get("/static/<path:name>")

@@ -4,7 +4,8 @@ retry (one, or every open one matching the filter) and discard, through
 
 from __future__ import annotations
 
-from typing import get_args
+import json
+from typing import Any, get_args
 from urllib.parse import urlencode
 
 from flask import Response, current_app, render_template, request
@@ -14,6 +15,9 @@ from gateway.web.console.auth import actor, audited, done, page
 from gateway.web.console.blueprint import bp
 from gateway.web.console.placing import place_errors
 from gateway.web.context import gateway_of
+from gateway.web.mappings import preview_report
+from gateway.web.requests import BadRequestError
+from gateway.xml.parser import parse_bytes
 
 PAGE = 100
 RETRY_ALL_LIMIT = 500  # one click retries at most this many (the rest on the next click)
@@ -62,6 +66,40 @@ def quarantine_entry(entry_id: int) -> str:
     entry = _quarantine().get(entry_id)
     placed = place_errors(entry.raw or "", entry.format, entry.errors)
     return render_template("quarantine_entry.html", entry=entry, placed=placed)
+
+
+@bp.get("/quarantine/<int:entry_id>/preview")
+@page
+def quarantine_preview(entry_id: int) -> str:
+    """The record mapped by its mapping as it is now (after a fix), with the trace; nothing is
+    stored and the entry stays as it is."""
+    gateway = gateway_of(current_app)
+    entry = _quarantine().get(entry_id)
+    if entry.mapping is None:
+        raise BadRequestError(
+            f"entry {entry_id} came as canonical JSON: there is no mapping to preview",
+            path="mapping",
+        )
+    compiled = gateway.mappings.get(entry.mapping)
+    placed = place_errors(entry.raw or "", entry.format, entry.errors)
+    report = preview_report(compiled, compiled.preview(_record(entry.raw or "", entry.format)))
+    return render_template(
+        "quarantine_entry.html",
+        entry=entry,
+        placed=placed,
+        preview=[report],
+        preview_of=f"entry {entry_id} with mapping {entry.mapping} as it runs now",
+    )
+
+
+def _record(raw: str, fmt: str) -> Any:
+    """The stored record as its mapping reads it: a parsed element, or the row's JSON."""
+    if fmt == "xml":
+        return parse_bytes(raw.encode("utf-8"), source="quarantined record").getroot()
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadRequestError("the stored record is not readable JSON", path="raw") from exc
 
 
 @bp.post("/quarantine/<int:entry_id>/retry")
