@@ -9,7 +9,7 @@ format. No personal data: counts, ages, job and partner names only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -31,6 +31,7 @@ from gateway.store.tables import (
 )
 
 IntakeOutcome = Literal["stored", "review", "quarantined"]
+DeliveryOutcome = Literal["delivered", "dead", "withheld"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,14 +138,14 @@ def _age(now: datetime, then: datetime | None) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class HourOfIntake:
-    """Records in during one hour (UTC), by what became of them."""
+class HourCounts:
+    """Counts during one hour (UTC) by series (an outcome)."""
 
     start: datetime
-    counts: dict[IntakeOutcome, int]
+    counts: dict[str, int]
 
 
-def intake_per_hour(engine: Engine, now: datetime, hours: int = 24) -> list[HourOfIntake]:
+def intake_per_hour(engine: Engine, now: datetime, hours: int = 24) -> list[HourCounts]:
     """Records in per hour over the last ``hours``, oldest first, every hour present.
 
     stored: source records received (new or changed; an unchanged re-send is not counted again);
@@ -152,28 +153,48 @@ def intake_per_hour(engine: Engine, now: datetime, hours: int = 24) -> list[Hour
 
     :raises StoreError: the database cannot be read.
     """
+    series: list[tuple[IntakeOutcome, Column[datetime], ColumnElement[bool] | None]] = [
+        ("stored", source_record.c.received_at, None),
+        ("review", review_item.c.created_at, None),
+        ("quarantined", quarantine_record.c.created_at, None),
+    ]
+    return _per_hour(engine, now, hours, series, "the intake per hour")
+
+
+def deliveries_per_hour(engine: Engine, now: datetime, hours: int = 24) -> list[HourCounts]:
+    """Deliveries finished per hour by outcome (delivered, dead, withheld), oldest first.
+
+    :raises StoreError: the database cannot be read.
+    """
+    d = delivery.c
+    series: list[tuple[DeliveryOutcome, Column[datetime], ColumnElement[bool] | None]] = [
+        (status, d.finished_at, d.status == status)
+        for status in ("delivered", "dead", "withheld")
+    ]
+    return _per_hour(engine, now, hours, series, "the deliveries per hour")
+
+
+def _per_hour(engine: Engine, now: datetime, hours: int,
+              series: Sequence[tuple[str, Column[datetime], ColumnElement[bool] | None]],
+              what: str) -> list[HourCounts]:
     end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=hours)
     slots = [start + timedelta(hours=i) for i in range(hours)]
-    counts: dict[str, dict[IntakeOutcome, int]] = {
-        s.strftime("%Y-%m-%d %H"): {"stored": 0, "review": 0, "quarantined": 0} for s in slots}
-    timed: list[tuple[IntakeOutcome, Column[datetime]]] = [
-        ("stored", source_record.c.received_at),
-        ("review", review_item.c.created_at),
-        ("quarantined", quarantine_record.c.created_at),
-    ]
+    counts = {s.strftime("%Y-%m-%d %H"): dict.fromkeys((name for name, _, _ in series), 0)
+              for s in slots}
     try:
         with engine.connect() as conn:
-            for outcome, column in timed:
+            for name, column, condition in series:
                 hour = _hour_of(conn, column)
-                rows = conn.execute(select(hour, func.count()).where(column >= start)
-                                    .group_by(hour)).all()
-                for label, count in rows:
+                query = select(hour, func.count()).where(column >= start).group_by(hour)
+                if condition is not None:
+                    query = query.where(condition)
+                for label, count in conn.execute(query).all():
                     if label in counts:
-                        counts[label][outcome] = int(count)
+                        counts[label][name] = int(count)
     except SQLAlchemyError as exc:
-        raise store_error("reading the intake per hour", exc) from exc
-    return [HourOfIntake(s, counts[s.strftime("%Y-%m-%d %H")]) for s in slots]
+        raise store_error(f"reading {what}", exc) from exc
+    return [HourCounts(s, counts[s.strftime("%Y-%m-%d %H")]) for s in slots]
 
 
 def _hour_of(conn: Connection, column: Column[datetime]) -> ColumnElement[str]:

@@ -11,17 +11,7 @@ from sqlalchemy import insert, select
 from gateway.store.audit import AuditLog
 from gateway.store.tables import match_rejection, review_item
 from tests.console.conftest import Site, shoot, sign_in, submit
-
-
-def person(key: str, given: str, family: str, birth: str, postcode: str) -> str:
-    return (
-        f'<cpex:Profile><cpex:Identifiers><cpex:Identifier system="shop" key="{key}"/>'
-        f"</cpex:Identifiers><cpex:Person><cpex:GivenName>{given}</cpex:GivenName>"
-        f"<cpex:FamilyName>{family}</cpex:FamilyName><cpex:BirthDate>{birth}</cpex:BirthDate>"
-        f'</cpex:Person><cpex:Addresses><cpex:Address type="home"><cpex:City>Leeds</cpex:City>'
-        f"<cpex:PostalCode>{postcode}</cpex:PostalCode><cpex:Country>GB</cpex:Country>"
-        "</cpex:Address></cpex:Addresses></cpex:Profile>"
-    )
+from tests.web.test_review_quarantine_api import person
 
 
 def near_matches(site: Site) -> list[int]:

@@ -42,6 +42,9 @@ def test_overview_shows_backlogs_jobs_and_the_intake_chart(
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(page.locator("#backlog-quarantine")).to_have_text("0")
     expect(page.get_by_role("img", name="Records in per hour")).to_be_visible()
+    expect(page.get_by_role("img", name="Deliveries finished per hour")).to_be_visible()
+    page.get_by_role("link", name="Last 7 days").click()
+    expect(page.get_by_role("img", name="Records in per hour (UTC), last 7 days")).to_be_visible()
     expect(page.locator("#overview-jobs")).to_contain_text("erp-incremental")
     shoot(page, "overview")
     assert browser_errors == []

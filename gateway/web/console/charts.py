@@ -6,6 +6,7 @@ every chart has a title and a description for screen readers, and each bar a too
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ def stacked_bars(
     title: str, labels: Sequence[str], values: Sequence[Mapping[str, int]], series: Sequence[Series]
 ) -> Markup:
     """One stacked bar per label (e.g. an hour), one band per series, with a legend."""
+    ident = _ident(title)
     totals = [sum(v.get(s.key, 0) for s in series) for v in values]
     peak = max([*totals, 1])
     plot_h = HEIGHT - BOTTOM - TOP
@@ -32,9 +34,9 @@ def stacked_bars(
     bar_w = max(step * 0.7, 1.0)
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 24}" role="img" '
-        f'aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="chart-title">{escape(title)}</title>',
-        f'<desc id="chart-desc">{escape(_describe(labels, totals))}</desc>',
+        f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(_describe(labels, totals))}</desc>',
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH}" y2="{TOP + plot_h}" '
         'stroke="#888" stroke-width="1"/>',
         f'<text x="{LEFT - 4}" y="{TOP + 8}" text-anchor="end" font-size="11">{peak}</text>',
@@ -67,6 +69,11 @@ def stacked_bars(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _ident(title: str) -> str:
+    """An element id from a chart's title (two charts on a page need their own)."""
+    return "chart-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40]
 
 
 def _describe(labels: Sequence[str], totals: Sequence[int]) -> str:

@@ -10,9 +10,16 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
+from markupsafe import Markup
 
-from gateway.monitoring import Gauge, intake_per_hour, read_figures
+from gateway.monitoring import (
+    Gauge,
+    HourCounts,
+    deliveries_per_hour,
+    intake_per_hour,
+    read_figures,
+)
 from gateway.web.console.auth import page
 from gateway.web.console.blueprint import bp
 from gateway.web.console.charts import Series, stacked_bars
@@ -24,6 +31,12 @@ INTAKE = (
     Series("review", "sent to review", "#c77c02"),
     Series("quarantined", "quarantined", "#b3261e"),
 )
+DELIVERIES = (
+    Series("delivered", "delivered", "#2f7d32"),
+    Series("dead", "dead", "#b3261e"),
+    Series("withheld", "withheld (no consent)", "#6b6b6b"),
+)
+RANGES = {"24h": 24, "7d": 24 * 7}
 
 
 @bp.get("/")
@@ -32,14 +45,11 @@ def overview() -> str:
     """Backlogs, job states, ERP freshness, deliveries per partner, records in per hour."""
     gateway = gateway_of(current_app)
     now = datetime.now(UTC)
+    span = request.args.get("range", "24h")
+    hours = RANGES.get(span, 24)
     gauges = {g.name: g for g in read_figures(gateway.engine, now)}
-    hours = intake_per_hour(gateway.engine, now)
-    chart = stacked_bars(
-        "Records in per hour (UTC), last 24 hours",
-        [h.start.strftime("%H:00") for h in hours],
-        [{str(k): v for k, v in h.counts.items()} for h in hours],
-        INTAKE,
-    )
+    intake = intake_per_hour(gateway.engine, now, hours)
+    sent = deliveries_per_hour(gateway.engine, now, hours)
     return render_template(
         "overview.html",
         backlog={
@@ -52,9 +62,24 @@ def overview() -> str:
         erp=[(labels[0], value) for labels, value in gauges["erp_snapshot_age_seconds"].samples],
         deliveries=_by_partner(gauges["deliveries"]),
         jobs=jobs_service().overview(),
-        chart=chart,
-        intake_total=sum(sum(h.counts.values()) for h in hours),
+        intake_chart=_chart(f"Records in per hour (UTC), {_said(span)}", intake, INTAKE),
+        delivery_chart=_chart(
+            f"Deliveries finished per hour (UTC), {_said(span)}", sent, DELIVERIES
+        ),
+        intake_total=sum(sum(h.counts.values()) for h in intake),
+        delivery_total=sum(sum(h.counts.values()) for h in sent),
+        span=span if span in RANGES else "24h",
     )
+
+
+def _chart(title: str, hours: list[HourCounts], series: tuple[Series, ...]) -> Markup:
+    every_day = len(hours) > 48
+    labels = [h.start.strftime("%d %b" if every_day else "%H:00") for h in hours]
+    return stacked_bars(title, labels, [h.counts for h in hours], series)
+
+
+def _said(span: str) -> str:
+    return "last 7 days" if span == "7d" else "last 24 hours"
 
 
 def _one(gauge: Gauge, *labels: str) -> int:
