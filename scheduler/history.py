@@ -148,11 +148,20 @@ class JobHistory:
             raise NotFoundError("job run", str(run_id))
         return _run(rows[0])
 
-    def runs(self, job: str | None = None, *, limit: int = 50) -> list[JobRun]:
-        """The newest runs first (of one job, or of all)."""
-        query = select(job_run).order_by(job_run.c.id.desc()).limit(limit)
+    def runs(self, job: str | None = None, *, limit: int = 50, status: str | None = None,
+             since: datetime | None = None, until: datetime | None = None) -> list[JobRun]:
+        """The newest runs first (of one job, or of all); ``status`` and the time the run was
+        queued (``since`` inclusive, ``until`` exclusive) narrow them."""
+        r = job_run.c
+        query = select(job_run).order_by(r.id.desc()).limit(limit)
         if job is not None:
-            query = query.where(job_run.c.job == job)
+            query = query.where(r.job == job)
+        if status is not None:
+            query = query.where(r.status == status)
+        if since is not None:
+            query = query.where(r.queued_at >= since)
+        if until is not None:
+            query = query.where(r.queued_at < until)
         return [_run(row) for row in self._all(f"reading runs of {job or 'all jobs'}", query)]
 
     def last_runs(self) -> dict[str, JobRun]:

@@ -47,9 +47,10 @@ class JobsService:
             })
         return items
 
-    def runs(self, name: str, limit: int = 50) -> list[JobRun]:
+    def runs(self, name: str, limit: int = 50, *, status: str | None = None,
+             since: datetime | None = None, until: datetime | None = None) -> list[JobRun]:
         self.spec(name)
-        return self.history.runs(name, limit=limit)
+        return self.history.runs(name, limit=limit, status=status, since=since, until=until)
 
     def queue(self, name: str) -> JobRun:
         self.spec(name)

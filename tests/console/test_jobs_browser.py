@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from gateway.store.tables import job_run
+from scheduler.service import JobsService
 from tests.console.conftest import Site, shoot, sign_in
 
 
@@ -31,3 +34,27 @@ def test_run_now_pause_resume_and_history(
     page.get_by_role("link", name="audit-purge").click()
     expect(page.locator("#runs")).to_contain_text("queued")
     assert browser_errors == []
+
+
+def test_run_history_by_status_and_day(page: Page, served: Site) -> None:
+    service = JobsService(served.gateway)
+    first, second = service.queue("audit-purge"), service.queue("audit-purge")
+    with served.engine.begin() as conn:
+        conn.execute(
+            update(job_run)
+            .where(job_run.c.id == first.id)
+            .values(status="failed", error="database locked")
+        )
+    sign_in(page, served)
+    page.goto(f"{served.url}/console/jobs/audit-purge")
+    expect(page.locator("#runs tbody tr")).to_have_count(2)
+    page.get_by_label("Status").select_option("failed")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#runs tbody tr")).to_have_count(1)
+    expect(page.locator("#runs")).to_contain_text("database locked")
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
+    page.get_by_label("Status").select_option("")
+    page.get_by_label("Queued from (day)").fill(tomorrow)
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#runs")).to_contain_text("No runs yet")
+    assert second.id

@@ -6,13 +6,15 @@ queued for a scheduler process (a web worker never runs a job).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from flask import Response, current_app, render_template
+from flask import Response, current_app, render_template, request
 
 from gateway.web.console.auth import actor, audited, done, page
 from gateway.web.console.blueprint import bp
 from gateway.web.context import gateway_of
+from gateway.web.requests import BadRequestError
 
 if TYPE_CHECKING:
     from scheduler.service import JobsService
@@ -34,10 +36,38 @@ def jobs() -> str:
 @bp.get("/jobs/<name>")
 @page
 def job_runs(name: str) -> str:
-    """One job's run history, newest first."""
+    """One job's run history, newest first, by status and the day it was queued."""
+    from scheduler.history import STATUSES
+
     service = jobs_service()
     service.spec(name)  # 404 for an unknown job
-    return render_template("job_runs.html", name=name, runs=service.runs(name, 100))
+    status = request.args.get("status") or None
+    if status not in STATUSES:
+        status = None
+    since, until = _day("since"), _day("until")
+    runs = service.runs(
+        name, 200, status=status, since=since, until=until + timedelta(days=1) if until else None
+    )
+    return render_template(
+        "job_runs.html",
+        name=name,
+        runs=runs,
+        statuses=STATUSES,
+        status=status or "",
+        since=request.args.get("since", ""),
+        until=request.args.get("until", ""),
+    )
+
+
+def _day(arg: str) -> datetime | None:
+    """A ``YYYY-MM-DD`` query argument as the start of that day (UTC)."""
+    raw = request.args.get(arg, "").strip()
+    if not raw:
+        return None
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise BadRequestError("a day is written YYYY-MM-DD", path=arg) from exc
 
 
 @bp.post("/jobs/<name>/run")
