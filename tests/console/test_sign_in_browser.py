@@ -6,7 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.console.conftest import Site, shoot, sign_in
+from tests.console.conftest import Site, shoot, sign_in, submit
+from tests.pipeline.conftest import profile
 
 
 def test_every_screen_needs_sign_in_and_returns_there_after(
@@ -35,18 +36,23 @@ def test_every_screen_needs_sign_in_and_returns_there_after(
     assert browser_errors == []
 
 
-def test_overview_shows_backlogs_jobs_and_the_intake_chart(
+def test_overview_shows_backlogs_jobs_and_the_charts(
     page: Page, served: Site, browser_errors: list[str]
 ) -> None:
+    submit(
+        served, [profile("1", "Able"), profile("2", "Baker"), profile("3", "C", country="x")], "o-1"
+    )
     sign_in(page, served)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    expect(page.locator("#backlog-quarantine")).to_have_text("0")
-    expect(page.get_by_role("img", name="Records in per hour")).to_be_visible()
+    expect(page.locator("#backlog-quarantine")).to_have_text("1")
+    intake = page.get_by_role("img", name="Records in per hour")
+    expect(intake).to_be_visible()
+    expect(intake.locator("rect[data-series=stored]")).to_have_count(1)
     expect(page.get_by_role("img", name="Deliveries finished per hour")).to_be_visible()
-    page.get_by_role("link", name="Last 7 days").click()
-    expect(page.get_by_role("img", name="Records in per hour (UTC), last 7 days")).to_be_visible()
     expect(page.locator("#overview-jobs")).to_contain_text("erp-incremental")
     shoot(page, "overview")
+    page.get_by_role("link", name="Last 7 days").click()
+    expect(page.get_by_role("img", name="Records in per hour (UTC), last 7 days")).to_be_visible()
     assert browser_errors == []
 
 

@@ -23,7 +23,11 @@ class Series:
 
 
 def stacked_bars(
-    title: str, labels: Sequence[str], values: Sequence[Mapping[str, int]], series: Sequence[Series]
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[Mapping[str, int]],
+    series: Sequence[Series],
+    axis: Sequence[str] | None = None,
 ) -> Markup:
     """One stacked bar per label (e.g. an hour), one band per series, with a legend."""
     ident = _ident(title)
@@ -56,10 +60,11 @@ def stacked_bars(
                 f'fill="{s.colour}" data-series="{escape(s.key)}">'
                 f"<title>{escape(label)}: {n} {escape(s.label)}</title></rect>"
             )
-        if i % max(len(labels) // 8, 1) == 0:
+        tick = axis[i] if axis is not None else (label if i % max(len(labels) // 8, 1) == 0 else "")
+        if tick:
             parts.append(
                 f'<text x="{x + bar_w / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" '
-                f'font-size="11">{escape(label)}</text>'
+                f'font-size="11">{escape(tick)}</text>'
             )
     for j, s in enumerate(series):
         lx = LEFT + j * 150

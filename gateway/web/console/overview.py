@@ -73,9 +73,13 @@ def overview() -> str:
 
 
 def _chart(title: str, hours: list[HourCounts], series: tuple[Series, ...]) -> Markup:
-    every_day = len(hours) > 48
-    labels = [h.start.strftime("%d %b" if every_day else "%H:00") for h in hours]
-    return stacked_bars(title, labels, [h.counts for h in hours], series)
+    """Bars per hour; over days, the axis names each day once (at midnight UTC)."""
+    labels = [h.start.strftime("%d %b %H:00") for h in hours]
+    if len(hours) > 48:
+        axis = [h.start.strftime("%d %b") if h.start.hour == 0 else "" for h in hours]
+    else:
+        axis = [h.start.strftime("%H:00") if i % 3 == 0 else "" for i, h in enumerate(hours)]
+    return stacked_bars(title, labels, [h.counts for h in hours], series, axis)
 
 
 def _said(span: str) -> str:
