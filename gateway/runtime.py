@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine
 
 from gateway.config import Settings
-from gateway.mapping import MappingSet
-from gateway.mapping_admin import MappingAdmin
-from gateway.store.mapping_versions import MappingHistory
 from gateway.xml.parser import XMLLimits
 from gateway.xml.schemas import SchemaRegistry
 
 if TYPE_CHECKING:
+    from gateway.mapping import MappingSet
+    from gateway.mapping_admin import MappingAdmin
     from gateway.store.profiles import ProfileStore
 
 
@@ -44,10 +43,15 @@ class Gateway:
     @cached_property
     def mappings(self) -> MappingSet:
         """Every mapping file of the mappings folder, compiled (invalid ones reported)."""
+        from gateway.mapping import MappingSet  # parts are imported when first used (CLI start-up)
+
         return MappingSet(self.settings.path("mappings"), schemas=self.schemas)
 
     @cached_property
     def mapping_admin(self) -> MappingAdmin:
+        from gateway.mapping_admin import MappingAdmin
+        from gateway.store.mapping_versions import MappingHistory
+
         return MappingAdmin(self.mappings, MappingHistory(self.engine))
 
     @cached_property

@@ -7,21 +7,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 
 import click
 
 from gateway.cli.context import CliState
-from gateway.cli.db import db
-from gateway.cli.deliveries import deliveries, dispatcher_command
-from gateway.cli.importing import import_command
-from gateway.cli.keys import keys
-from gateway.cli.mapping import mapping
-from gateway.cli.partners import partners
-from gateway.cli.quarantine import quarantine
-from gateway.cli.review import review
-from gateway.cli.scheduler import erp, jobs, scheduler_command
-from gateway.cli.serving import demo, serve
-from gateway.cli.validating import validate
 from gateway.config import LoggingSettings
 from gateway.errors import GatewayError
 from gateway.log_setup import configure_logging
@@ -29,7 +20,52 @@ from gateway.log_setup import configure_logging
 EXIT_ERROR = 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Each command's module is imported only when that command runs (or for --help): a command
+# pays for its own imports, not for every other command's (bench/bench_cli_startup.py).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("gateway.cli.validating", "validate"),
+    "db": ("gateway.cli.db", "db"),
+    "import": ("gateway.cli.importing", "import_command"),
+    "keys": ("gateway.cli.keys", "keys"),
+    "partners": ("gateway.cli.partners", "partners"),
+    "serve": ("gateway.cli.serving", "serve"),
+    "demo": ("gateway.cli.demo", "demo"),
+    "scheduler": ("gateway.cli.scheduler", "scheduler_command"),
+    "jobs": ("gateway.cli.scheduler", "jobs"),
+    "erp": ("gateway.cli.scheduler", "erp"),
+    "mapping": ("gateway.cli.mapping", "mapping"),
+    "quarantine": ("gateway.cli.quarantine", "quarantine"),
+    "review": ("gateway.cli.review", "review"),
+    "dispatcher": ("gateway.cli.deliveries", "dispatcher_command"),
+    "deliveries": ("gateway.cli.deliveries", "deliveries"),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported by name on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        command = getattr(import_module(target[0]), target[1])
+        assert isinstance(command, click.Command)
+        return command
+
+
+def package_version() -> str:
+    try:
+        return version("cpex-gateway")
+    except PackageNotFoundError:  # pragma: no cover - running from a checkout without install
+        return "unknown"
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_version(), "--version", prog_name="cpex-gateway",
+                      message="%(prog)s %(version)s")
 @click.option(
     "--config",
     "config_path",
@@ -46,23 +82,6 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     # settings are read (gateway.cli.serving, scheduler, dispatcher).
     configure_logging(LoggingSettings(level="WARNING"), debug=debug)
     ctx.call_on_close(ctx.obj.close)
-
-
-cli.add_command(validate)
-cli.add_command(db)
-cli.add_command(import_command)
-cli.add_command(keys)
-cli.add_command(partners)
-cli.add_command(serve)
-cli.add_command(demo)
-cli.add_command(scheduler_command)
-cli.add_command(jobs)
-cli.add_command(erp)
-cli.add_command(mapping)
-cli.add_command(quarantine)
-cli.add_command(review)
-cli.add_command(dispatcher_command)
-cli.add_command(deliveries)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

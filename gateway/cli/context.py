@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
 from gateway.config import load_settings
 from gateway.log_setup import configure_logging
-from gateway.runtime import Gateway
+
+if TYPE_CHECKING:
+    from gateway.runtime import Gateway
 
 
 @dataclass
@@ -20,6 +23,8 @@ class CliState:
     @property
     def gateway(self) -> Gateway:
         if self._gateway is None:
+            from gateway.runtime import Gateway  # the engine, schemas, mappings: not for --help
+
             self._gateway = Gateway(load_settings(self.config_path))
         return self._gateway
 

@@ -10,6 +10,7 @@ from types import FrameType
 import click
 
 from gateway.cli.context import CliState, pass_state
+from gateway.cli.output import echo_json, json_option
 from gateway.delivery import (
     Dispatcher,
     list_deliveries,
@@ -72,10 +73,16 @@ def deliveries() -> None:
 @click.option("--status", type=click.Choice(STATUSES), default=None)
 @click.option("--partner", default=None)
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@json_option
 @pass_state
-def list_command(state: CliState, status: str | None, partner: str | None, limit: int) -> None:
+def list_command(state: CliState, status: str | None, partner: str | None, limit: int,
+                 as_json: bool) -> None:
     """Deliveries, newest first."""
-    for d in list_deliveries(state.gateway.engine, status=status, partner=partner, limit=limit):
+    rows = list_deliveries(state.gateway.engine, status=status, partner=partner, limit=limit)
+    if as_json:
+        echo_json([d.to_dict() for d in rows])
+        return
+    for d in rows:
         click.echo(f"#{d.id} {d.status:<9} {d.kind:<8} {d.partner:<16} {d.golden_id} "
                    f"attempts {d.attempts} msg {d.message_id}"
                    + (f" error: {d.last_error}" if d.last_error else ""))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from gateway.cli.context import CliState, pass_state
+from gateway.cli.output import echo_json, json_option
 from gateway.security.credentials import CredentialStore, IssuedKey, Role
 from gateway.store.migrate import ensure_up_to_date
 
@@ -66,11 +67,19 @@ def _show(issued: IssuedKey) -> None:
 
 
 @keys.command("list")
+@json_option
 @pass_state
-def list_keys(state: CliState) -> None:
+def list_keys(state: CliState, as_json: bool) -> None:
     """List keys (ids, names, roles; never the keys themselves)."""
     now = datetime.now(UTC)
-    for key in _store(state).list():
+    records = _store(state).list()
+    if as_json:
+        echo_json([{"key_id": k.principal.key_id, "name": k.principal.name,
+                    "role": k.principal.role.value, "partner": k.principal.partner_id,
+                    "status": k.status(now), "created_at": k.created_at,
+                    "expires_at": k.expires_at, "revoked_at": k.revoked_at} for k in records])
+        return
+    for key in records:
         principal, status = key.principal, key.status(now)
         if key.revoked_at is not None:
             status += f" {key.revoked_at:%Y-%m-%d %H:%M}"

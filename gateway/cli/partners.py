@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from gateway.cli.context import CliState, pass_state
+from gateway.cli.output import echo_json, json_option
 from gateway.delivery.settings import delivery_problems, load_delivery_settings
 from gateway.errors import ConfigError
 from gateway.partners.passwords import hash_password
@@ -41,10 +42,18 @@ def _registry(state: CliState, folder: str | None) -> PartnerRegistry:
 
 @partners.command("list")
 @_dir_option
+@json_option
 @pass_state
-def list_partners(state: CliState, folder: str | None) -> None:
+def list_partners(state: CliState, folder: str | None, as_json: bool) -> None:
     """One line per partner: id, operations, endpoint kind, purposes."""
     registry = _registry(state, folder)
+    if as_json:
+        echo_json([{"id": p.id, "name": p.name, "operations": list(p.operations),
+                    "outbound": p.outbound.endpoint.kind if p.outbound else None,
+                    "purposes": list(p.privacy.purposes),
+                    "categories": list(p.privacy.categories),
+                    "fields": list(p.privacy.fields)} for p in registry])
+        return
     for p in registry:
         endpoint = p.outbound.endpoint.kind if p.outbound else "-"
         ops = ",".join(p.operations) or "-"

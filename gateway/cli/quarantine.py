@@ -7,6 +7,7 @@ import json
 import click
 
 from gateway.cli.context import CliState, pass_state
+from gateway.cli.output import echo_json, json_option
 from gateway.pipeline.quarantine import Quarantine
 from gateway.store.migrate import ensure_up_to_date
 
@@ -29,10 +30,14 @@ def quarantine() -> None:
     show_default=True,
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@json_option
 @pass_state
-def list_command(state: CliState, status: str, limit: int) -> None:
+def list_command(state: CliState, status: str, limit: int, as_json: bool) -> None:
     """One line per entry: id, status, source, record, stage, code, first error."""
     entries = _quarantine(state).list(None if status == "all" else status, limit=limit)  # type: ignore[arg-type]
+    if as_json:
+        echo_json([e.to_dict() for e in entries])
+        return
     for e in entries:
         first = e.errors[0].get("message", "") if e.errors else ""
         click.echo(

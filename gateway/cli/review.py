@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gateway.cli.context import CliState, pass_state
+from gateway.cli.output import echo_json, json_option
 from gateway.identity.review import ReviewQueue
 from gateway.store.migrate import ensure_up_to_date
 
@@ -27,10 +28,17 @@ def review() -> None:
     show_default=True,
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@json_option
 @pass_state
-def list_command(state: CliState, status: str, limit: int) -> None:
+def list_command(state: CliState, status: str, limit: int, as_json: bool) -> None:
     """One line per item: id, golden id, candidate id, score, reason."""
     items = _queue(state).list(status, limit=limit)  # type: ignore[arg-type]
+    if as_json:
+        echo_json([{"id": i.id, "status": i.status, "golden_id": i.golden_id,
+                    "candidate_id": i.candidate_id, "score": i.score,
+                    "reason": i.details.get("reason"), "created_at": i.created_at,
+                    "decided_at": i.decided_at, "decided_by": i.decided_by} for i in items])
+        return
     for item in items:
         score = f"{item.score:.3f}" if item.score is not None else "-"
         click.echo(

@@ -8,6 +8,7 @@ from types import FrameType
 import click
 
 from gateway.cli.context import CliState, pass_state
+from gateway.cli.output import echo_json, json_option
 from gateway.erp.service import refresher_for
 from gateway.mapping_watch import watch_mappings
 from gateway.store.migrate import ensure_up_to_date
@@ -49,12 +50,17 @@ def jobs() -> None:
 
 
 @jobs.command("list")
+@json_option
 @pass_state
-def list_command(state: CliState) -> None:
+def list_command(state: CliState, as_json: bool) -> None:
     """Every configured job with its trigger, state and last run."""
     from scheduler import JobsService
 
-    for item in JobsService(state.gateway).overview():
+    overview = JobsService(state.gateway).overview()
+    if as_json:
+        echo_json(overview)
+        return
+    for item in overview:
         last = item["last_run"]
         flags = "paused" if item["paused"] else ("disabled" if not item["enabled"] else "active")
         click.echo(f"{item['name']:<20} {item['kind']:<16} {item['trigger']:<22} {flags:<8} "

@@ -1,26 +1,22 @@
-"""``cpex-gateway serve`` and ``cpex-gateway demo`` (the embedded quick start)."""
+"""``cpex-gateway serve``, and the serving loop the demo shares.
+
+The port is bound first: a port in use is an error before anything is migrated, imported or
+started (:func:`bind`); the Flask app is attached to the bound server once built.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 import click
 from waitress.server import create_server
 
 from gateway.cli.context import CliState, pass_state
-from gateway.erp.service import run_demo_erp
 from gateway.errors import ConfigError
-from gateway.importer import import_batch
-from gateway.mapping_watch import watch_mappings
-from gateway.security.credentials import CredentialStore, IssuedKey, Role
-from gateway.store.migrate import ensure_up_to_date, upgrade
-from gateway.web import create_app
-from scheduler.embedded import start_embedded_scheduler
 
-DEMO_BATCH = Path("schemas/examples/demo-batch.xml")
-OUTCOMES = ("created", "updated", "merged", "unchanged", "review", "rejected")
-
-_scheduler_option = click.option(
+scheduler_option = click.option(
     "--scheduler/--no-scheduler",
     "with_scheduler",
     default=None,
@@ -28,101 +24,105 @@ _scheduler_option = click.option(
     "on PostgreSQL run 'cpex-gateway scheduler' processes instead).",
 )
 
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-DEMO_KEY_NAME = "demo admin"
+
+@dataclass
+class _Deferred:
+    """The bound server's WSGI app until the real one is attached (answers 503 meanwhile)."""
+
+    app: WSGIApp | None = field(default=None)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        if self.app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"starting\n"]
+        return self.app(environ, start_response)
 
 
-def issue_demo_key(keys: CredentialStore) -> IssuedKey:
-    """A fresh admin key for the demo; earlier demo keys are revoked (one at a time: the one
-    printed last), other keys are left alone."""
-    for earlier in keys.list():
-        if earlier.principal.name == DEMO_KEY_NAME and earlier.revoked_at is None:
-            keys.revoke(earlier.principal.key_id)
-    return keys.issue(DEMO_KEY_NAME, Role.ADMIN)
+@dataclass
+class Bound:
+    """A listening waitress server whose app is attached later."""
+
+    server: Any
+    host: str
+    port: int
+    target: _Deferred
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def bind(state: CliState, host: str | None, port: int | None) -> Bound:
+    """Listen on ``host:port`` (defaults from ``[server]``) before any other work.
+
+    :raises ConfigError: the port is in use or the address cannot be bound (``server.port``).
+    """
+    settings = state.gateway.settings
+    host = host or settings.server.host
+    port = settings.server.port if port is None else port
+    target = _Deferred()
+    # waitress: a production WSGI server in one process, so the embedded scheduler and
+    # dispatcher threads live beside it (never inside gunicorn's forked workers).
+    try:
+        server = create_server(target, host=host, port=port, threads=settings.server.threads,
+                               ident="cpex-gateway")
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+                          "(choose another with --port)", key="server.port") from exc
+    return Bound(server, host, int(getattr(server, "effective_port", port)), target)
 
 
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default from config).")
 @click.option("--port", type=int, default=None, help="Port (default from config).")
-@_scheduler_option
+@scheduler_option
 @pass_state
 def serve(
     state: CliState, host: str | None, port: int | None, with_scheduler: bool | None
 ) -> None:
     """Serve the gateway (refuses to start on an out-of-date database schema)."""
-    ensure_up_to_date(state.gateway.engine)
-    _serve(state, host, port, with_scheduler)
+    from gateway.store.migrate import ensure_up_to_date
+
+    bound = bind(state, host, port)
+    try:
+        ensure_up_to_date(state.gateway.engine)
+    except BaseException:
+        bound.server.close()
+        raise
+    run_server(state, bound, with_scheduler)
 
 
-@click.command()
-@click.option("--host", default=None)
-@click.option("--port", type=int, default=None)
-@_scheduler_option
-@pass_state
-def demo(
-    state: CliState, host: str | None, port: int | None, with_scheduler: bool | None
-) -> None:
-    """Quick start on embedded defaults: migrate, import the demo batch, refresh the demo ERP
-    into the CRM base, then serve."""
-    gateway = state.gateway
-    upgrade(gateway.engine)
-    batch = gateway.settings.path("schemas") / "examples" / DEMO_BATCH.name
-    if not batch.is_file():
-        raise click.ClickException(
-            f"the demo batch is not at {batch}: run the demo from the CPEX Gateway checkout, "
-            "or point --config at its config/gateway.toml"
-        )
-    report = import_batch(gateway, batch)
-    counts = report.counts
-    click.echo(f"database: {gateway.engine.url.render_as_string(hide_password=True)}")
-    click.echo(
-        f"demo import of {batch.name}: {len(report.outcomes)} records, "
-        + ", ".join(f"{counts[k]} {k}" for k in OUTCOMES)
-    )
-    click.echo(run_demo_erp(gateway))
-    issued = issue_demo_key(CredentialStore(gateway.engine))
-    settings = gateway.settings
-    base = f"http://{host or settings.server.host}:{port or settings.server.port}"
-    click.echo(f"demo admin key (shown once): {issued.token}")
-    click.echo(
-        f'try:  curl -H "Authorization: Bearer {issued.token}" {base}/api/v1/profiles'
-    )
-    click.echo(f"admin console: {base}/console/  (sign in with the key above)")
-    _serve(state, host, port, with_scheduler)
+def run_server(state: CliState, bound: Bound, with_scheduler: bool | None,
+               on_stop: Callable[[], None] | None = None) -> None:
+    """Attach the app, start the jobs (embedded SQLite: by default) and serve until Ctrl+C."""
+    from gateway.mapping_watch import watch_mappings
+    from gateway.web import create_app
+    from scheduler.embedded import start_embedded_scheduler
 
-
-def _serve(
-    state: CliState, host: str | None, port: int | None, with_scheduler: bool | None
-) -> None:
     gateway = state.use_configured_logging()
-    settings = gateway.settings
-    host = host or settings.server.host
-    port = port or settings.server.port
-    app = create_app(gateway=gateway)
-    # waitress: a production WSGI server in one process, so the embedded scheduler and
-    # dispatcher threads live beside it (never inside gunicorn's forked workers). Binding
-    # before anything starts: a port in use is an error before any thread runs.
+    runner = watcher = None
     try:
-        server = create_server(app, host=host, port=port, threads=settings.server.threads,
-                               ident="cpex-gateway")
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                          key="server.port") from exc
-    embedded = gateway.engine.dialect.name == "sqlite"
-    run_jobs = embedded if with_scheduler is None else with_scheduler
-    runner = start_embedded_scheduler(gateway) if run_jobs else None
-    watcher = watch_mappings(gateway.mapping_admin)
-    if runner is not None:
-        click.echo(f"scheduler: {len(runner.config.jobs)} jobs from config/jobs.toml")
-    click.echo(f"CPEX Gateway listening on http://{host}:{port}/  "
-               f"(health: http://{host}:{port}/health)")
-    click.echo("press Ctrl+C to stop")
-    try:
-        server.run()
+        bound.target.app = create_app(gateway=gateway)
+        embedded = gateway.engine.dialect.name == "sqlite"
+        run_jobs = embedded if with_scheduler is None else with_scheduler
+        runner = start_embedded_scheduler(gateway) if run_jobs else None
+        watcher = watch_mappings(gateway.mapping_admin)
+        if runner is not None:
+            click.echo(f"scheduler: {len(runner.config.jobs)} jobs from config/jobs.toml")
+        click.echo(f"CPEX Gateway listening on {bound.base_url}/  "
+                   f"(health: {bound.base_url}/health)")
+        click.echo("press Ctrl+C to stop")
+        bound.server.run()
     except KeyboardInterrupt:
         click.echo("stopping")
     finally:
-        server.close()
-        watcher.shutdown()
+        bound.server.close()
+        if watcher is not None:
+            watcher.shutdown()
         if runner is not None:
             runner.shutdown()
+        if on_stop is not None:
+            on_stop()

@@ -15,7 +15,8 @@ local WSDL, which environment variable holds the credential), not what the partn
     lease_seconds = 120          # a claimed row whose dispatcher went silent is taken again
 
     [partners.globex]            # optional, per partner
-    address = "https://partners.globex.example/soap"   # SOAP service address (local WSDL)
+    address = "https://partners.globex.example/soap"   # where to send instead of the partner
+                                 # file's URL (REST, webhook) or the WSDL's service address (SOAP)
     auth = { kind = "bearer", token_env = "CPEX_OUT_GLOBEX_TOKEN" }
     # auth = { kind = "basic", username = "hub", password_env = "CPEX_OUT_GLOBEX_PASSWORD" }
     # auth = { kind = "ws_security", username = "hub", password_env = "CPEX_OUT_GLOBEX_PASSWORD" }

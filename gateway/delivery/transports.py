@@ -64,10 +64,10 @@ class HttpTransport:
         self._session = requests.Session()
 
     def send(self, partner: PartnerSpec, outgoing: Outgoing) -> None:
-        url = _endpoint(partner).url
+        reach = self._settings.partner(partner.id)
+        url = reach.address or _endpoint(partner).url
         headers = {"Content-Type": outgoing.content_type, "Idempotency-Key": outgoing.message_id,
                    "X-Message-Id": outgoing.message_id}
-        reach = self._settings.partner(partner.id)
         auth = reach.auth
         basic: tuple[str, str] | None = None
         if isinstance(auth, WsSecurityAuth):

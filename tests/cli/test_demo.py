@@ -1,4 +1,9 @@
-"""The README's first command ends with ``cpex-gateway demo``: it must import and serve."""
+"""The README's first command ends with ``cpex-gateway demo``: it must import, deliver and serve.
+
+Within a minute of starting, one sample partner has received a delivery at the demo partner
+endpoint and the other's deliveries are dead letters; a second demo on the same port is refused
+before it touches the database.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,18 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.cli.conftest import REPO
+
+CLI = str(Path(sys.executable).parent / "cpex-gateway")
 
 
 def free_port() -> int:
@@ -21,8 +33,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_demo_imports_and_serves_health(tmp_path: Path) -> None:
-    port = free_port()
+def demo_env(tmp_path: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "CPEX_CONFIG": str(REPO / "config" / "gateway.toml"),
@@ -30,54 +41,124 @@ def test_demo_imports_and_serves_health(tmp_path: Path) -> None:
         "CPEX_PATHS_VAR": f'"{tmp_path / "var"}"',
         "PYTHONUNBUFFERED": "1",
     }
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "cpex-gateway"), "demo", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        lines = []
-        deadline = time.monotonic() + 60
+    env.pop("CPEX_DELIVERY_CONFIG", None)
+    return env
+
+
+class Output:
+    """The demo's stdout, read by a thread, with waits that end at a deadline."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
         assert process.stdout is not None
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "listening on" in line:
-                break
-        output = "".join(lines)
-        assert f"listening on http://127.0.0.1:{port}/" in output, output
-        assert "25 records, 25 created" in output and ", 0 rejected" in output, output
-        assert "ERP refresh 1, full: 40 read, 40 written" in output, output
-        assert "ERP refresh 2, incremental:" in output, output
-        assert "1 marked deleted" in output, output
-        key = re.search(r"demo admin key \(shown once\): (\S+)", output)
-        assert key is not None, output
-        body = None
-        for _ in range(50):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as answer:
-                    body = json.load(answer)
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert body is not None and body["status"] == "ok"
-        assert body["database"]["up_to_date"] is True
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/profiles?limit=100",
-            headers={"Authorization": f"Bearer {key.group(1)}"},
-        )
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            assert json.load(answer)["total"] == 25
-        assert f"admin console: http://127.0.0.1:{port}/console/" in output, output
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/console/", timeout=5) as answer:
-            assert answer.url.endswith("/console/sign-in?next=/console/")
+        self._thread = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    @property
+    def text(self) -> str:
+        with self._changed:
+            return "".join(self.lines)
+
+    def wait_for(self, pattern: str, seconds: float) -> re.Match[str]:
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            while True:
+                found = re.search(pattern, "".join(self.lines))
+                if found is not None:
+                    return found
+                left = deadline - time.monotonic()
+                assert left > 0, f"no {pattern!r} within {seconds} s:\n{''.join(self.lines)}"
+                self._changed.wait(left)
+
+
+@pytest.fixture
+def running_demo(tmp_path: Path) -> Iterator[tuple[Output, int]]:
+    port = free_port()
+    process = subprocess.Popen([CLI, "demo", "--port", str(port)], cwd=tmp_path,
+                               env=demo_env(tmp_path), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        yield Output(process), port
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=20)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def get_json(url: str, key: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as answer:
+        return json.load(answer)
+
+
+def until(check: Callable[[], Any], seconds: float, what: str) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
+        time.sleep(0.2)
+
+
+def test_demo_imports_delivers_and_serves(running_demo: tuple[Output, int], tmp_path: Path
+                                          ) -> None:
+    output, port = running_demo
+    output.wait_for(f"listening on http://127.0.0.1:{port}/", 90)
+    text = output.text
+    assert "25 records, 25 created" in text and ", 0 rejected" in text, text
+    assert "ERP refresh 1, full: 40 read, 40 written" in text, text
+    assert "ERP refresh 2, incremental:" in text, text
+    assert "1 marked deleted" in text, text
+    assert "earlier demo admin key" not in text  # a first run has none to revoke
+    key = output.wait_for(r"demo admin key \(shown once\): (\S+)", 1).group(1)
+    partners_url = output.wait_for(r"demo partners on (http://127\.0\.0\.1:\d+)", 1).group(1)
+    base = f"http://127.0.0.1:{port}"
+    body = until(lambda: _health(base), 10, "health")
+    assert body["status"] == "ok" and body["database"]["up_to_date"] is True
+    assert get_json(f"{base}/api/v1/profiles?limit=100", key)["total"] == 25
+    assert f"admin console: {base}/console/" in text, text
+    with urllib.request.urlopen(f"{base}/console/", timeout=5) as answer:
+        assert answer.url.endswith("/console/sign-in?next=/console/")
+
+    # Within a minute: acme received its delivery, persona's are dead letters.
+    output.wait_for(r"demo partner acme: received cpex\.\S+\.acme", 60)
+    received = get_json(partners_url)["received"]
+    assert received and {r["partner"] for r in received} == {"acme"}
+    dead = until(lambda: get_json(f"{base}/api/v1/deliveries?status=dead", key)["items"], 60,
+                 "a dead letter")
+    assert {d["partner"] for d in dead} == {"persona"}
+    assert all(d["attempts"] == 3 and "503" in d["last_error"] for d in dead)
+    delivered = get_json(f"{base}/api/v1/deliveries?status=delivered", key)["items"]
+    assert [d["message_id"] for d in delivered] == [r["message_id"] for r in received]
+
+    # A second demo on the same port is refused before migrating, importing or issuing keys.
+    keys_before = _keys(tmp_path)
+    second = subprocess.run([CLI, "demo", "--port", str(port)], cwd=tmp_path,
+                            env=demo_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert "demo import" not in second.stdout
+    assert _keys(tmp_path) == keys_before
+
+
+def _health(base: str) -> Any:
+    try:
+        return get_json(f"{base}/health")
+    except OSError:
+        return None
+
+
+def _keys(tmp_path: Path) -> list[dict[str, Any]]:
+    listed = subprocess.run([CLI, "keys", "list", "--json"], cwd=tmp_path,
+                            env=demo_env(tmp_path), capture_output=True, text=True, check=True)
+    keys: list[dict[str, Any]] = json.loads(listed.stdout)
+    return keys

@@ -69,10 +69,11 @@ def test_cli_add_list_rotate_revoke(sqlite_env: Path, capsys: pytest.CaptureFixt
 
 
 def test_the_demo_keeps_one_demo_key(migrated_engine: Engine) -> None:
-    from gateway.cli.serving import issue_demo_key
+    from gateway.cli.demo import issue_demo_key
 
     store = CredentialStore(migrated_engine)
     other = store.issue("ops", Role.ADMIN)
-    first, second = issue_demo_key(store), issue_demo_key(store)
+    (first, revoked_first), (second, revoked_second) = issue_demo_key(store), issue_demo_key(store)
+    assert (revoked_first, revoked_second) == (0, 1)
     assert store.verify(first.token) is None and store.verify(second.token) is not None
     assert store.verify(other.token) is not None
