@@ -45,9 +45,7 @@ def issue_demo_key(keys: CredentialStore) -> tuple[IssuedKey, int]:
 @click.option("--port", type=int, default=None, help="Port (default from config).")
 @scheduler_option
 @pass_state
-def demo(
-    state: CliState, host: str | None, port: int | None, with_scheduler: bool | None
-) -> None:
+def demo(state: CliState, host: str | None, port: int | None, with_scheduler: bool | None) -> None:
     """Quick start on embedded defaults: migrate, import the demo batch, refresh the demo ERP
     into the CRM base, deliver to the demo partners, then serve."""
     from gateway.delivery.settings import DELIVERY_CONFIG_ENV
@@ -76,27 +74,35 @@ def demo(
         click.echo(run_demo_erp(gateway))
         issued, revoked = issue_demo_key(CredentialStore(gateway.engine))
         if revoked:
-            click.echo(f"earlier demo admin key{'s' if revoked > 1 else ''} revoked: {revoked} "
-                       "(other keys are left alone)")
+            click.echo(
+                f"earlier demo admin key{'s' if revoked > 1 else ''} revoked: {revoked} "
+                "(other keys are left alone)"
+            )
         click.echo(f"demo admin key (shown once): {issued.token}")
         click.echo(
             f'try:  curl -H "Authorization: Bearer {issued.token}" {bound.base_url}/api/v1/profiles'
         )
         click.echo(f"admin console: {bound.base_url}/console/  (sign in with the key above)")
         if os.environ.get(DELIVERY_CONFIG_ENV):
-            click.echo(f"deliveries: as {os.environ[DELIVERY_CONFIG_ENV]} says "
-                       f"(${DELIVERY_CONFIG_ENV}); no demo partner endpoint")
+            click.echo(
+                f"deliveries: as {os.environ[DELIVERY_CONFIG_ENV]} says "
+                f"(${DELIVERY_CONFIG_ENV}); no demo partner endpoint"
+            )
         else:
             partners = start_demo_partners(click.echo)
             settings_file = gateway.settings.path("var") / DEMO_DELIVERY_FILE
             settings_file.parent.mkdir(parents=True, exist_ok=True)
             settings_file.write_text(demo_delivery_toml(partners), encoding="utf-8")
             os.environ[DELIVERY_CONFIG_ENV] = str(settings_file)  # this process's dispatcher
-            click.echo(f"demo partners on {partners.base_url}: {ACCEPTING} receives deliveries, "
-                       f"{FAILING} is down (its deliveries become dead letters within a "
-                       f"minute); delivery settings: {settings_file}")
-            click.echo(f"watch:  curl -H \"Authorization: Bearer {issued.token}\" "
-                       f"{bound.base_url}/api/v1/deliveries")
+            click.echo(
+                f"demo partners on {partners.base_url}: {ACCEPTING} receives deliveries, "
+                f"{FAILING} is down (its deliveries become dead letters within a "
+                f"minute); delivery settings: {settings_file}"
+            )
+            click.echo(
+                f'watch:  curl -H "Authorization: Bearer {issued.token}" '
+                f"{bound.base_url}/api/v1/deliveries"
+            )
     except BaseException:
         bound.server.close()
         if partners is not None:

@@ -20,8 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ACCEPTING = "acme"
 FAILING = "persona"
 #: How the demo's dispatcher retries: a dead letter after 3 attempts about 20 s apart at most.
-DEMO_DELIVERY = {"max_attempts": 3, "backoff_seconds": 2, "backoff_max_seconds": 8,
-                 "timeout_seconds": 5}
+DEMO_DELIVERY = {
+    "max_attempts": 3,
+    "backoff_seconds": 2,
+    "backoff_max_seconds": 8,
+    "timeout_seconds": 5,
+}
 MAX_BODY = 10 * 1024 * 1024
 
 
@@ -71,8 +75,10 @@ def start_demo_partners(say: Callable[[str], None]) -> DemoPartners:
             self.rfile.read(size)
             message = self.headers.get("X-Message-Id", "?")
             if partner == FAILING:
-                say(f"demo partner {partner}: refused {message} (503: down on purpose, "
-                    "it becomes a dead letter)")
+                say(
+                    f"demo partner {partner}: refused {message} (503: down on purpose, "
+                    "it becomes a dead letter)"
+                )
                 self._answer(503, {"error": "the demo partner is down"})
                 return
             item = Received(partner, message, self.headers.get("Content-Type", ""), size)
@@ -105,9 +111,11 @@ def start_demo_partners(say: Callable[[str], None]) -> DemoPartners:
 
 def demo_delivery_toml(partners: DemoPartners) -> str:
     """The demo's ``delivery.toml``: short backoff, the two sample partners at the endpoint."""
-    lines = ["# Written by 'cpex-gateway demo' for its own run: short backoff, and the sample",
-             "# partners' addresses pointed at the demo partner endpoint on loopback.",
-             "version = 1"]
+    lines = [
+        "# Written by 'cpex-gateway demo' for its own run: short backoff, and the sample",
+        "# partners' addresses pointed at the demo partner endpoint on loopback.",
+        "version = 1",
+    ]
     lines += [f"{key} = {value}" for key, value in DEMO_DELIVERY.items()]
     for partner in (ACCEPTING, FAILING):
         lines += ["", f"[partners.{partner}]", f'address = "{partners.url(partner)}"']

@@ -14,8 +14,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def json_option(command: F) -> F:
     """``--json``: the rows as one JSON array on stdout (for scripts), instead of lines."""
-    return click.option("--json", "as_json", is_flag=True,
-                        help="One JSON array on stdout instead of lines.")(command)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="One JSON array on stdout instead of lines."
+    )(command)
 
 
 def echo_json(rows: Any) -> None:

@@ -33,8 +33,9 @@ class _Deferred:
 
     app: WSGIApp | None = field(default=None)
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         if self.app is None:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"starting\n"]
@@ -67,11 +68,14 @@ def bind(state: CliState, host: str | None, port: int | None) -> Bound:
     # waitress: a production WSGI server in one process, so the embedded scheduler and
     # dispatcher threads live beside it (never inside gunicorn's forked workers).
     try:
-        server = create_server(target, host=host, port=port, threads=settings.server.threads,
-                               ident="cpex-gateway")
+        server = create_server(
+            target, host=host, port=port, threads=settings.server.threads, ident="cpex-gateway"
+        )
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
-                          "(choose another with --port)", key="server.port") from exc
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another with --port)",
+            key="server.port",
+        ) from exc
     return Bound(server, host, int(getattr(server, "effective_port", port)), target)
 
 
@@ -80,9 +84,7 @@ def bind(state: CliState, host: str | None, port: int | None) -> Bound:
 @click.option("--port", type=int, default=None, help="Port (default from config).")
 @scheduler_option
 @pass_state
-def serve(
-    state: CliState, host: str | None, port: int | None, with_scheduler: bool | None
-) -> None:
+def serve(state: CliState, host: str | None, port: int | None, with_scheduler: bool | None) -> None:
     """Serve the gateway (refuses to start on an out-of-date database schema)."""
     from gateway.store.migrate import ensure_up_to_date
 
@@ -95,8 +97,12 @@ def serve(
     run_server(state, bound, with_scheduler)
 
 
-def run_server(state: CliState, bound: Bound, with_scheduler: bool | None,
-               on_stop: Callable[[], None] | None = None) -> None:
+def run_server(
+    state: CliState,
+    bound: Bound,
+    with_scheduler: bool | None,
+    on_stop: Callable[[], None] | None = None,
+) -> None:
     """Attach the app, start the jobs (embedded SQLite: by default) and serve until Ctrl+C."""
     from gateway.mapping_watch import watch_mappings
     from gateway.web import create_app
@@ -112,8 +118,9 @@ def run_server(state: CliState, bound: Bound, with_scheduler: bool | None,
         watcher = watch_mappings(gateway.mapping_admin)
         if runner is not None:
             click.echo(f"scheduler: {len(runner.config.jobs)} jobs from config/jobs.toml")
-        click.echo(f"CPEX Gateway listening on {bound.base_url}/  "
-                   f"(health: {bound.base_url}/health)")
+        click.echo(
+            f"CPEX Gateway listening on {bound.base_url}/  (health: {bound.base_url}/health)"
+        )
         click.echo("press Ctrl+C to stop")
         bound.server.run()
     except KeyboardInterrupt:

@@ -81,9 +81,14 @@ class Output:
 @pytest.fixture
 def running_demo(tmp_path: Path) -> Iterator[tuple[Output, int]]:
     port = free_port()
-    process = subprocess.Popen([CLI, "demo", "--port", str(port)], cwd=tmp_path,
-                               env=demo_env(tmp_path), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [CLI, "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=demo_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         yield Output(process), port
     finally:
@@ -109,8 +114,7 @@ def until(check: Callable[[], Any], seconds: float, what: str) -> Any:
         time.sleep(0.2)
 
 
-def test_demo_imports_delivers_and_serves(running_demo: tuple[Output, int], tmp_path: Path
-                                          ) -> None:
+def test_demo_imports_delivers_and_serves(running_demo: tuple[Output, int], tmp_path: Path) -> None:
     output, port = running_demo
     output.wait_for(f"listening on http://127.0.0.1:{port}/", 90)
     text = output.text
@@ -133,8 +137,9 @@ def test_demo_imports_delivers_and_serves(running_demo: tuple[Output, int], tmp_
     output.wait_for(r"demo partner acme: received cpex\.\S+\.acme", 60)
     received = get_json(partners_url)["received"]
     assert received and {r["partner"] for r in received} == {"acme"}
-    dead = until(lambda: get_json(f"{base}/api/v1/deliveries?status=dead", key)["items"], 60,
-                 "a dead letter")
+    dead = until(
+        lambda: get_json(f"{base}/api/v1/deliveries?status=dead", key)["items"], 60, "a dead letter"
+    )
     assert {d["partner"] for d in dead} == {"persona"}
     assert all(d["attempts"] == 3 and "503" in d["last_error"] for d in dead)
     delivered = get_json(f"{base}/api/v1/deliveries?status=delivered", key)["items"]
@@ -142,8 +147,14 @@ def test_demo_imports_delivers_and_serves(running_demo: tuple[Output, int], tmp_
 
     # A second demo on the same port is refused before migrating, importing or issuing keys.
     keys_before = _keys(tmp_path)
-    second = subprocess.run([CLI, "demo", "--port", str(port)], cwd=tmp_path,
-                            env=demo_env(tmp_path), capture_output=True, text=True, timeout=60)
+    second = subprocess.run(
+        [CLI, "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=demo_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert second.returncode == 2, second.stdout + second.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
     assert "demo import" not in second.stdout
@@ -158,7 +169,13 @@ def _health(base: str) -> Any:
 
 
 def _keys(tmp_path: Path) -> list[dict[str, Any]]:
-    listed = subprocess.run([CLI, "keys", "list", "--json"], cwd=tmp_path,
-                            env=demo_env(tmp_path), capture_output=True, text=True, check=True)
+    listed = subprocess.run(
+        [CLI, "keys", "list", "--json"],
+        cwd=tmp_path,
+        env=demo_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     keys: list[dict[str, Any]] = json.loads(listed.stdout)
     return keys
