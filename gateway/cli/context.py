@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 class CliState:
     config_path: str | None
     debug: bool
+    overrides: dict[str, Any] = field(default_factory=dict)  # dotted keys set last (the demo's)
     _gateway: Gateway | None = field(default=None, repr=False)
 
     @property
@@ -25,7 +26,7 @@ class CliState:
         if self._gateway is None:
             from gateway.runtime import Gateway  # the engine, schemas, mappings: not for --help
 
-            self._gateway = Gateway(load_settings(self.config_path))
+            self._gateway = Gateway(load_settings(self.config_path, overrides=self.overrides))
         return self._gateway
 
     def use_configured_logging(self) -> Gateway:

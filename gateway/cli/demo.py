@@ -26,6 +26,10 @@ from gateway.security.credentials import CredentialStore, IssuedKey, Role
 DEMO_BATCH = "demo-batch.xml"
 DEMO_KEY_NAME = "demo admin"
 DEMO_DELIVERY_FILE = "demo-delivery.toml"
+#: Phone numbers typed without ``+`` are read in this region in the demo: the demo company (its
+#: ERP, ``gateway/erp/demo.py``) is German, and so are most of its customers' numbers.
+DEMO_REGION = "DE"
+REGION_ENV = "CPEX_IDENTITY_DEFAULT_REGION"
 OUTCOMES = ("created", "updated", "merged", "unchanged", "review", "rejected")
 
 
@@ -53,6 +57,8 @@ def demo(state: CliState, host: str | None, port: int | None, with_scheduler: bo
     from gateway.importer import import_batch
     from gateway.store.migrate import upgrade
 
+    if not os.environ.get(REGION_ENV):
+        state.overrides["identity.default_region"] = DEMO_REGION
     bound = bind(state, host, port)
     partners: DemoPartners | None = None
     try:
@@ -66,7 +72,9 @@ def demo(state: CliState, host: str | None, port: int | None, with_scheduler: bo
         upgrade(gateway.engine)
         report = import_batch(gateway, batch)
         counts = report.counts
-        click.echo(f"database: {gateway.engine.url.render_as_string(hide_password=True)}")
+        click.echo(f"database: {gateway.engine.url.render_as_string(hide_password=True)}; phone "
+                   f"numbers without + are read as {gateway.settings.identity.default_region} "
+                   f"numbers (${REGION_ENV} to change)")
         click.echo(
             f"demo import of {batch.name}: {len(report.outcomes)} records, "
             + ", ".join(f"{counts[k]} {k}" for k in OUTCOMES)

@@ -132,6 +132,10 @@ def test_demo_imports_delivers_and_serves(running_demo: tuple[Output, int], tmp_
     assert f"admin console: {base}/console/" in text, text
     with urllib.request.urlopen(f"{base}/console/", timeout=5) as answer:
         assert answer.url.endswith("/console/sign-in?next=/console/")
+    # The demo reads numbers typed without + as German ones, like its data (+49 151 2978853).
+    assert "phone numbers without + are read as DE numbers" in text
+    found = get_json(f"{base}/api/v1/profiles?phone=0151%202978853", key)["items"]
+    assert [p["name"] for p in found] == ["Lena Schmidt"]
 
     # Within a minute: acme received its delivery, persona's are dead letters.
     output.wait_for(r"demo partner acme: received cpex\.\S+\.acme", 60)
