@@ -1,9 +1,11 @@
 """The demo's partner endpoints: a small HTTP server on loopback that stands in for the sample
 partners, so the quick start shows both ends of outbound delivery within a minute.
 
-- ``POST /acme`` accepts every message (200) and says so on the console: a delivery arriving;
-- ``POST /persona`` answers 503 (the partner is down): its deliveries are retried with the demo's
-  short backoff and end as dead letters, ready for ``cpex-gateway deliveries replay``;
+- ``POST /acme`` (REST) and ``POST /persona`` (webhook) accept every message (200) and say so on
+  the console: deliveries arriving;
+- ``POST /globex`` (SOAP, through the gateway's own WSDL) answers 503 (the partner is down): its
+  deliveries are retried with the demo's short backoff and end as dead letters, ready for
+  ``cpex-gateway deliveries replay``;
 - ``GET /`` lists what arrived (message id, partner, bytes), newest last, as JSON.
 
 :func:`demo_delivery_toml` writes the ``delivery.toml`` that points the dispatcher at it.
@@ -17,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-ACCEPTING = "acme"
-FAILING = "persona"
+ACCEPTING = ("acme", "persona")
+FAILING = "globex"
+#: The WSDL the demo's SOAP deliveries load (under schemas/): the partner file names a remote one.
+DEMO_WSDL = "cpex/cpex-exchange-1.0.wsdl"
 #: How the demo's dispatcher retries: a dead letter after 3 attempts about 20 s apart at most.
 DEMO_DELIVERY = {
     "max_attempts": 3,
@@ -69,7 +73,7 @@ def start_demo_partners(say: Callable[[str], None]) -> DemoPartners:
         def do_POST(self) -> None:
             partner = self.path.strip("/")
             size = int(self.headers.get("Content-Length") or 0)
-            if size > MAX_BODY or partner not in (ACCEPTING, FAILING):
+            if size > MAX_BODY or partner not in (*ACCEPTING, FAILING):
                 self._answer(404 if size <= MAX_BODY else 413, {"error": "unknown endpoint"})
                 return
             self.rfile.read(size)
@@ -110,13 +114,14 @@ def start_demo_partners(say: Callable[[str], None]) -> DemoPartners:
 
 
 def demo_delivery_toml(partners: DemoPartners) -> str:
-    """The demo's ``delivery.toml``: short backoff, the two sample partners at the endpoint."""
+    """The demo's ``delivery.toml``: short backoff, the sample partners at the endpoint."""
     lines = [
         "# Written by 'cpex-gateway demo' for its own run: short backoff, and the sample",
         "# partners' addresses pointed at the demo partner endpoint on loopback.",
         "version = 1",
     ]
     lines += [f"{key} = {value}" for key, value in DEMO_DELIVERY.items()]
-    for partner in (ACCEPTING, FAILING):
+    for partner in (*ACCEPTING, FAILING):
         lines += ["", f"[partners.{partner}]", f'address = "{partners.url(partner)}"']
+    lines.append(f'wsdl = "{DEMO_WSDL}"')
     return "\n".join(lines) + "\n"

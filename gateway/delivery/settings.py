@@ -17,6 +17,7 @@ local WSDL, which environment variable holds the credential), not what the partn
     [partners.globex]            # optional, per partner
     address = "https://partners.globex.example/soap"   # where to send instead of the partner
                                  # file's URL (REST, webhook) or the WSDL's service address (SOAP)
+    wsdl = "partners/globex.wsdl"   # SOAP: the WSDL to load instead of the partner file's
     auth = { kind = "bearer", token_env = "CPEX_OUT_GLOBEX_TOKEN" }
     # auth = { kind = "basic", username = "hub", password_env = "CPEX_OUT_GLOBEX_PASSWORD" }
     # auth = { kind = "ws_security", username = "hub", password_env = "CPEX_OUT_GLOBEX_PASSWORD" }
@@ -79,6 +80,7 @@ class PartnerDelivery(_Strict):
     """What we need to reach one partner beyond its partner file."""
 
     address: str | None = Field(None, pattern=r"^https?://")
+    wsdl: str | None = Field(None, min_length=1)  # SOAP: a local copy (under schemas/) or URL
     auth: OutboundAuth | None = None
     signing_secret_env: str | None = Field(None, min_length=1)  # see gateway/delivery/signing.py
 

@@ -155,7 +155,7 @@ class SoapTransport:
     def _build(self, partner: PartnerSpec) -> tuple[Client, Any]:
         endpoint = _endpoint(partner)
         assert isinstance(endpoint, SoapEndpoint)
-        wsdl = endpoint.wsdl
+        wsdl = self._settings.partner(partner.id).wsdl or endpoint.wsdl
         if "://" not in wsdl:
             wsdl = str((self._schemas_dir / wsdl).resolve())
         session = requests.Session()
