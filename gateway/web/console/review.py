@@ -15,6 +15,7 @@ from typing import Any, get_args
 from flask import Response, current_app, render_template, request
 from markupsafe import Markup
 
+from gateway.errors import StoreError
 from gateway.identity.review import ReviewItem, ReviewQueue, ReviewStatus
 from gateway.model import to_dict
 from gateway.web.console.auth import actor, audited, done, page
@@ -90,7 +91,11 @@ def review_claim(item_id: int) -> Response:
 @page
 def review_approve(item_id: int) -> Response:
     _decidable(item_id)
-    survivor = _queue().approve(item_id, actor())
+    try:
+        survivor = _queue().approve(item_id, actor())
+    except StoreError:
+        _open(item_id)  # decided meanwhile by another steward: 409, not a store failure
+        raise
     _claims().release(item_id)
     audited("review.approve", review_item_id=item_id, golden_id=survivor, comment=_comment())
     return done(_after(item_id), f"item {item_id} approved: merged into {survivor}")
@@ -100,7 +105,11 @@ def review_approve(item_id: int) -> Response:
 @page
 def review_reject(item_id: int) -> Response:
     _decidable(item_id)
-    _queue().reject(item_id, actor())
+    try:
+        _queue().reject(item_id, actor())
+    except StoreError:
+        _open(item_id)
+        raise
     _claims().release(item_id)
     audited("review.reject", review_item_id=item_id, comment=_comment())
     return done(_after(item_id), f"item {item_id} rejected: not a match (remembered)")
