@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "jobs": ("gateway.cli.scheduler", "jobs"),
     "erp": ("gateway.cli.scheduler", "erp"),
     "mapping": ("gateway.cli.mapping", "mapping"),
+    "catalog": ("gateway.cli.catalog", "catalog"),
     "quarantine": ("gateway.cli.quarantine", "quarantine"),
     "review": ("gateway.cli.review", "review"),
     "dispatcher": ("gateway.cli.deliveries", "dispatcher_command"),

@@ -44,6 +44,7 @@ def test_every_screen_is_labelled_and_fits(page: Page, served: Site, width: int)
         "/console/partners/acme",
         "/console/mappings",
         "/console/mappings/cpex-in",
+        "/console/catalog",
     ]
     for path in screens:
         page.goto(f"{served.url}{path}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gateway.web.console import (
     auth,
+    catalog,
     jobs,
     mappings,
     overview,
@@ -23,6 +24,7 @@ from gateway.web.console.blueprint import bp, root
 __all__ = [
     "auth",
     "bp",
+    "catalog",
     "jobs",
     "mappings",
     "overview",

@@ -47,6 +47,7 @@ SCREENS = (
     ("console.jobs", "Jobs"),
     ("console.partners", "Partners"),
     ("console.mappings", "Mappings"),
+    ("console.catalog", "Data dictionary"),
 )
 
 
