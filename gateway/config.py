@@ -4,8 +4,10 @@ The file is a contract: a ``version`` key, typed sections, unknown keys refused.
 stops the process with a :class:`~gateway.errors.ConfigError` naming the file and the dotted key.
 An environment variable ``CPEX_<SECTION>_<KEY>`` (upper case) overrides ``[section] key``; its
 value is read as a TOML value (``8080``, ``true``, ``"text"``) and, failing that, as a string.
-Relative paths (and a relative SQLite file) are resolved against the project folder: the parent
-of the folder that holds the config file.
+Relative paths (and a relative SQLite file) are resolved against the project folder (the
+deployment's home): the parent of the folder that holds the config file; without a config file,
+``home`` (``--home``, ``$CPEX_HOME``) or the working folder. A ``schemas`` or ``mappings`` folder
+left at its default and missing there is the one the gateway ships (:mod:`gateway.bundled`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gateway.bundled import bundled_dir
 from gateway.config_files import config_error, read_toml
 from gateway.errors import ConfigError
 from gateway.identity.rules import IdentityRules
 from gateway.xml.parser import XMLLimits
 
 CONFIG_ENV = "CPEX_CONFIG"
+HOME_ENV = "CPEX_HOME"
 DEFAULT_CONFIG = Path("config/gateway.toml")
 SUPPORTED_VERSIONS = (1,)
 
@@ -102,7 +106,11 @@ class Settings(_Section):
     base_dir: str = Field(".", exclude=True)
 
     def path(self, name: Literal["schemas", "mappings", "var"]) -> Path:
-        return _resolve(Path(self.base_dir), getattr(self.paths, name))
+        value = getattr(self.paths, name)
+        resolved = _resolve(Path(self.base_dir), value)
+        if name != "var" and value == name and not resolved.is_dir():
+            return bundled_dir(name)  # left at its default, absent: the shipped one
+        return resolved
 
     @property
     def database_url(self) -> str:
@@ -119,16 +127,22 @@ def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    home: str | os.PathLike[str] | None = None,
 ) -> Settings:
     """Load and validate settings.
 
-    ``path`` defaults to ``$CPEX_CONFIG`` or ``config/gateway.toml`` if that file exists (else the
-    built-in defaults, which are the embedded SQLite set-up). ``overrides`` are dotted keys set
+    ``path`` defaults to ``$CPEX_CONFIG``, else ``config/gateway.toml`` under ``home`` (default
+    ``$CPEX_HOME``, else the working folder) if that file exists, else the built-in defaults (the
+    embedded SQLite set-up, with ``var/`` under that home). ``overrides`` are dotted keys set
     last (used by tests and command-line options).
     """
     env = os.environ if environ is None else environ
     explicit = path is not None or CONFIG_ENV in env
-    file = Path(path if path is not None else env.get(CONFIG_ENV, DEFAULT_CONFIG))
+    home_dir = Path(home if home is not None else env.get(HOME_ENV) or ".")
+    if (home is not None or env.get(HOME_ENV)) and not home_dir.is_dir():
+        raise ConfigError("home folder not found (make one with 'cpex-gateway init DIR')",
+                          file=str(home_dir))
+    file = Path(path if path is not None else env.get(CONFIG_ENV, home_dir / DEFAULT_CONFIG))
     data: dict[str, Any] = {}
     if file.is_file():
         data = read_toml(file)
@@ -136,7 +150,7 @@ def load_settings(
     elif explicit:
         raise ConfigError("config file not found", file=str(file))
     else:
-        source, base_dir = "defaults", Path.cwd()
+        source, base_dir = "defaults", home_dir.resolve()
     from_env = _apply_environment(data, env)
     for dotted, value in (overrides or {}).items():
         _set_dotted(data, dotted, value)

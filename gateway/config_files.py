@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from gateway.bundled import bundled_dir
 from gateway.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -58,13 +59,16 @@ def config_error(
 def config_file(settings: Settings, name: str, env_var: str,
                 environ: Mapping[str, str] | None = None) -> Path:
     """Where a companion file of ``gateway.toml`` is: ``$env_var``, else beside the settings file,
-    else ``config/<name>`` under the project folder."""
+    else ``config/<name>`` under the project folder, else the shipped one."""
     env = os.environ if environ is None else environ
     if env.get(env_var):
         return Path(env[env_var])
     if settings.source not in ("defaults", "") and Path(settings.source).is_file():
         return Path(settings.source).parent / name
-    return Path(settings.base_dir) / "config" / name
+    local = Path(settings.base_dir) / "config" / name
+    if local.exists():
+        return local
+    return bundled_dir("config") / name
 
 
 def _internal_step(step: str) -> bool:

@@ -23,6 +23,7 @@ EXIT_ERROR = 2
 # Each command's module is imported only when that command runs (or for --help): a command
 # pays for its own imports, not for every other command's (bench/bench_cli_startup.py).
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("gateway.cli.init", "init_command"),
     "validate": ("gateway.cli.validating", "validate"),
     "db": ("gateway.cli.db", "db"),
     "import": ("gateway.cli.importing", "import_command"),
@@ -72,13 +73,20 @@ def package_version() -> str:
     "config_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Settings file (default: $CPEX_CONFIG or config/gateway.toml).",
+    help="Settings file (default: $CPEX_CONFIG, else config/gateway.toml of the home).",
+)
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The deployment's folder: config/, mappings/, var/ (default: $CPEX_HOME, else the "
+    "working folder; 'cpex-gateway init DIR' writes one).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, home: str | None, debug: bool) -> None:
     """CPEX Gateway: profile exchange between ERP, CRM base, personalization and partners."""
-    ctx.obj = CliState(config_path=config_path, debug=debug)
+    ctx.obj = CliState(config_path=config_path, debug=debug, home=home)
     # Short commands log warnings only; long-running ones switch to [logging] once the
     # settings are read (gateway.cli.serving, scheduler, dispatcher).
     configure_logging(LoggingSettings(level="WARNING"), debug=debug)

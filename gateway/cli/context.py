@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 class CliState:
     config_path: str | None
     debug: bool
+    home: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)  # dotted keys set last (the demo's)
     _gateway: Gateway | None = field(default=None, repr=False)
 
@@ -26,7 +27,8 @@ class CliState:
         if self._gateway is None:
             from gateway.runtime import Gateway  # the engine, schemas, mappings: not for --help
 
-            self._gateway = Gateway(load_settings(self.config_path, overrides=self.overrides))
+            settings = load_settings(self.config_path, overrides=self.overrides, home=self.home)
+            self._gateway = Gateway(settings)
         return self._gateway
 
     def use_configured_logging(self) -> Gateway:

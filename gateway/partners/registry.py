@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from gateway.bundled import bundled_dir
 from gateway.config import Settings
 from gateway.config_files import config_error, read_toml
 from gateway.errors import ConfigError, PermissionDeniedError, UnknownSchemaError
@@ -34,7 +35,10 @@ def partners_dir(settings: Settings) -> Path:
         source = Path(settings.source)
         if source.is_file():
             return source.resolve().parent / PARTNERS_FOLDER
-    return Path(settings.base_dir) / "config" / PARTNERS_FOLDER
+    local = Path(settings.base_dir) / "config" / PARTNERS_FOLDER
+    if local.is_dir():
+        return local
+    return bundled_dir("config") / PARTNERS_FOLDER
 
 
 @dataclass(frozen=True)
