@@ -76,7 +76,7 @@ class RecordBatch:
     for the dicts.
     """
 
-    __slots__ = ("_records", "columns", "cursors", "rows", "rows_read", "stream")
+    __slots__ = ("_records", "columns", "cursors", "rows", "rows_by_table", "rows_read", "stream")
 
     def __init__(
         self,
@@ -87,6 +87,7 @@ class RecordBatch:
         *,
         columns: Sequence[str] = (),
         rows: Sequence[Sequence[Any]] = (),
+        rows_by_table: Mapping[str, int] | None = None,
     ) -> None:
         if records and rows:
             raise ValueError("a RecordBatch carries records or rows, not both")
@@ -95,6 +96,10 @@ class RecordBatch:
         self.stream = stream
         self.cursors: Mapping[str, Cursor] = cursors if cursors is not None else {}
         self.rows_read = rows_read  # source rows read to build these records (for run history)
+        # ... per table (default: all of them from the stream's table)
+        self.rows_by_table: Mapping[str, int] = (
+            rows_by_table if rows_by_table is not None else {stream: rows_read} if rows_read
+            else {})
         self.columns: tuple[str, ...] = tuple(columns)
         self.rows = rows
         self._records: tuple[SourceRecord, ...] | None = tuple(records) if records else None

@@ -22,15 +22,16 @@ with ``default_transaction_read_only=on``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -47,7 +48,9 @@ from sqlalchemy import (
     case,
     cast,
     create_engine,
+    event,
     func,
+    literal,
     literal_column,
     null,
     select,
@@ -60,6 +63,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchTableError, SQLAlchemyError
 
 from connectors.base import ConnectorError, Cursor, RecordBatch
+from connectors.sql_expressions import ExpressionError, parse_figure, tables_of
 from gateway.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -77,10 +81,35 @@ class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ChangeDetection = Literal["modified", "checksum", "reconcile"]
+FigureName = Literal["order_count", "lifetime_value", "last_order_date", "open_invoices",
+                     "balance"]
+
+
 class TableOptions(_Options):
     table: str = Field(min_length=1)
     key: str = Field(min_length=1)
     modified: str | None = None  # last-modified column; without it only full refreshes see changes
+    # How an incremental refresh sees changes of this table's rows: ``modified`` (a cursor on
+    # the column above), ``checksum`` (per-customer checksums of its rows compared on every
+    # incremental refresh) or ``reconcile`` (compared by ``erp refresh --reconcile`` and full
+    # refreshes only). Default: ``modified`` with a modified column, else ``reconcile``.
+    changes: ChangeDetection | None = None
+
+    @model_validator(mode="after")
+    def _changes_fit(self) -> TableOptions:
+        if self.changes == "modified" and self.modified is None:
+            raise ValueError("changes = 'modified' needs the table's 'modified' column")
+        if self.changes in ("checksum", "reconcile") and self.modified is not None:
+            raise ValueError(f"changes = '{self.changes}' is for a table without a "
+                             "'modified' column: leave 'modified' out")
+        return self
+
+    @property
+    def detection(self) -> ChangeDetection:
+        if self.changes is not None:
+            return self.changes
+        return "modified" if self.modified else "reconcile"
 
 
 class CustomerTable(TableOptions):
@@ -91,13 +120,21 @@ class CustomerTable(TableOptions):
 
 class OrderTable(TableOptions):
     customer: str = Field(min_length=1)
-    amount: str = Field(min_length=1)
+    amount: str | None = None  # or a declared figure lifetime_value
     date: str = Field(min_length=1)
 
 
 class InvoiceTable(TableOptions):
     customer: str = Field(min_length=1)
-    open_amount: str = Field(min_length=1)
+    open_amount: str | None = None  # or declared figures open_invoices and balance
+
+
+class JoinedTable(TableOptions):
+    """A further table figures are summed over, joined to its parent (``orders``, ``invoices``,
+    ``customers`` or another joined table) by ``parent_key`` = the parent's key."""
+
+    parent: str = Field(min_length=1)
+    parent_key: str = Field(min_length=1)
 
 
 class SqlErpOptions(_Options):
@@ -117,6 +154,75 @@ class SqlErpOptions(_Options):
     customers: CustomerTable
     orders: OrderTable | None = None
     invoices: InvoiceTable | None = None
+    tables: dict[str, JoinedTable] = Field(default_factory=dict)
+    # figure name -> expression (connectors.sql_expressions) over orders, invoices and tables
+    figures: dict[FigureName, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _declared(self) -> SqlErpOptions:
+        """Declared tables join up to the customers and figures parse over declared tables.
+        Raises :class:`ConfigError` with the dotted key (pydantic would lose the key)."""
+        for name, joined in self.tables.items():
+            if name in STREAMS:
+                raise _bad(f"tables.{name}", f"'{name}' is a section of its own")
+            seen = {name}
+            parent = joined.parent
+            while parent in self.tables:
+                if parent in seen:
+                    raise _bad(f"tables.{name}.parent", "the parents form a cycle")
+                seen.add(parent)
+                parent = self.tables[parent].parent
+            if parent not in STREAMS or getattr(self, parent) is None:
+                raise _bad(f"tables.{name}.parent", f"'{parent}' is neither a declared table "
+                           "nor a configured customers, orders or invoices section")
+        for figure, text in self.figures.items():
+            try:
+                named = tables_of(text)
+            except ExpressionError as exc:
+                raise _bad(f"figures.{figure}", str(exc)) from None
+            unknown = sorted(named - set(self.tables) - {"orders", "invoices"})
+            if unknown:
+                raise _bad(f"figures.{figure}", f"table '{unknown[0]}' is not declared (orders, "
+                           "invoices or a [erp.tables.NAME] section)")
+            try:
+                deepest_of(named, self.parent_of)
+            except ValueError as exc:
+                raise _bad(f"figures.{figure}", str(exc)) from None
+        if self.orders is not None and self.orders.amount is None and (
+                "lifetime_value" not in self.figures):
+            raise _bad("orders.amount", "required unless figures.lifetime_value is declared")
+        if self.invoices is not None and self.invoices.open_amount is None and not (
+                {"open_invoices", "balance"} <= set(self.figures)):
+            raise _bad("invoices.open_amount", "required unless figures.open_invoices and "
+                       "figures.balance are declared")
+        return self
+
+    def parent_of(self, name: str) -> str | None:
+        """The table ``name`` is joined to on its way to the customers (None for customers)."""
+        if name in self.tables:
+            return self.tables[name].parent
+        return None if name == "customers" else "customers"
+
+
+def _bad(key: str, reason: str) -> ConfigError:
+    return ConfigError(reason, key=f"erp.{key}")
+
+
+def deepest_of(names: Set[str], parent_of: Callable[[str], str | None]) -> str:
+    """The one table of ``names`` whose chain of parents holds all the others.
+
+    :raises ValueError: the tables are not on one chain (a figure cannot join them).
+    """
+    for name in names:
+        chain = {name}
+        parent = parent_of(name)
+        while parent is not None:
+            chain.add(parent)
+            parent = parent_of(parent)
+        if names <= chain:
+            return name
+    raise ValueError(f"tables {', '.join(sorted(names))} are not on one chain of parents "
+                     "(each figure sums over one table and the tables it is joined to)")
 
 
 class SqlErpConnector:
@@ -132,6 +238,7 @@ class SqlErpConnector:
         self._engine: Engine | None = None
         self._tables: dict[str, Table] = {}
         self._columns: tuple[str, ...] | None = None
+        self._named: dict[str, list[str]] | None = None
 
     # --- the RecordSource protocol -----------------------------------------------------------
 
@@ -164,18 +271,19 @@ class SqlErpConnector:
         if not followed:
             raise ConnectorError(self.name, "no table names a 'modified' column in the config: "
                                  "incremental refresh impossible, use a full refresh")
-        if any(self._spec(s).modified is None for s in self._streams() if s != "customers"):
+        if any(self._spec(s).detection == "reconcile" for s in self._figure_tables()):
             keep = None  # an unfollowed figure table changes only what a sum sees
         position: dict[str, Cursor | None] = {s: cursors.get(s) for s in followed}
         unread = list(followed)
         round_size = self.options.round_size
-        no_figures = (None,) * len(FIGURES)
+        no_figures = (None,) * (len(self._record_columns()) - len(self._own_columns()))
         while unread:
             touched: dict[Any, None] = {}  # customer keys, in the order first seen
             summing: set[Any] = set()  # ... of those, touched through orders or invoices
             own: dict[Any, Any] = {}  # ... through their own row: its columns, as read
             moved: dict[str, Cursor] = {}
             read = 0
+            by_table: dict[str, int] = {}
             for stream in list(unread):
                 while len(touched) < round_size:
                     page = self._changed_page(stream, position[stream],
@@ -184,6 +292,7 @@ class SqlErpConnector:
                         modified, key = page[-1][0], page[-1][1]
                         position[stream] = moved[stream] = Cursor(modified=modified, key=str(key))
                         read += len(page)
+                        by_table[stream] = by_table.get(stream, 0) + len(page)
                         touched.update(dict.fromkeys(row[2] for row in page))
                         if stream != "customers":
                             summing.update(row[2] for row in page)
@@ -203,7 +312,8 @@ class SqlErpConnector:
                     unknown = keep(self._record_columns(), kept)
                     to_sum = [k for k in touched if k in summing or str(k) in unknown]
             yield RecordBatch("+".join(moved), columns=self._record_columns(),
-                              rows=self._summaries(to_sum), cursors=moved, rows_read=read)
+                              rows=self._summaries(to_sum), cursors=moved, rows_read=read,
+                              rows_by_table=by_table)
 
     def everything(self) -> Iterator[RecordBatch]:
         """Every customer with its figures, in pages of ``full_batch_size``; the last page
@@ -239,8 +349,12 @@ class SqlErpConnector:
         else:
             yield RecordBatch("customers", cursors=high)
 
-    def _ranges(self, page_size: int) -> Iterator[list[Any]]:
-        """Pages of every customer's record row, one summary query per key range."""
+    def _ranges(self, page_size: int,
+                 query: Callable[[tuple[Any, Any]], Select[Any]] | None = None
+                 ) -> Iterator[list[Any]]:
+        """Pages of every customer's record row (or of ``query``'s rows), one query per key
+        range."""
+        build = query or (lambda key_range: self._summary_query(None, key_range))
         customers = self._table("customers")
         key = customers.c[self.options.customers.key]
         chunk = self.options.full_chunk_size
@@ -251,8 +365,7 @@ class SqlErpConnector:
                 upper = upper.where(key > low)
             found = self._fetch(f"reading the key ranges of {customers.name}", upper)
             high = found[0][0] if found else None
-            yield from self._stream("reading every customer",
-                                    self._summary_query(None, (low, high)), page_size)
+            yield from self._stream("reading every customer", build((low, high)), page_size)
             if high is None:
                 return
             low = high
@@ -264,6 +377,39 @@ class SqlErpConnector:
         for page in self._stream(f"reading keys of {customers.name}", select(key),
                                  self.options.full_batch_size):
             yield [str(row[0]) for row in page]
+
+    def checksums(self) -> Iterator[list[tuple[str, str]]]:
+        """Every customer's key and the checksum of its child rows in the tables followed by
+        checksums (:meth:`checksum_tables`), computed in the ERP a key range at a time (one
+        grouped query per range over each such table), in pages."""
+        customers = self._table("customers")
+        key = customers.c[self.options.customers.key]
+
+        def query(key_range: tuple[Any, Any]) -> Select[Any]:
+            attach = self._checksum_of_children(None, key_range)
+            assert attach is not None
+            joined, text = attach(customers, key)
+            return self._restricted(select(key, text).select_from(joined), key, None,
+                                    key_range)
+
+        for page in self._ranges(self.options.full_batch_size, query):
+            yield [(str(row[0]), str(row[1])) for row in page]
+
+    def records_of(self, customer_keys: Sequence[str]) -> RecordBatch:
+        """The records (summed now) of the customers among ``customer_keys`` that exist."""
+        keys: list[Any] = list(customer_keys)
+        key_column = self._table("customers").c[self.options.customers.key]
+        if _python_type(key_column) is int:
+            keys = [int(k) for k in keys]
+        rows = self._summaries(keys)
+        return RecordBatch("customers", columns=self._record_columns(), rows=rows,
+                           rows_read=len(rows))
+
+    @property
+    def incremental_covers_everything(self) -> bool:
+        """Whether an incremental refresh sees every change: each table is followed by a
+        cursor or by checksums on every run (none is left to reconciliation)."""
+        return all(self._spec(s).detection != "reconcile" for s in self._streams())
 
     def close(self) -> None:
         if self._engine is not None:
@@ -301,10 +447,11 @@ class SqlErpConnector:
         assert spec.modified is not None
         column = table.c[spec.modified]
         modified, key = self._position_column(column), table.c[spec.key]
-        owner = table.c[getattr(spec, "customer", spec.key)]
+        joined, owner = self._owner_path(stream)
         extra = self._own_columns()[1:] if own and stream == "customers" else []
         query = (
             select(modified, key, owner, *extra)
+            .select_from(joined)
             .where(modified.is_not(None))
             .order_by(modified, key)
             .limit(self.batch_size)
@@ -374,17 +521,21 @@ class SqlErpConnector:
         wanted = self._own_columns()
         parts: list[Select[Any]] = []
         o_spec, i_spec = self.options.orders, self.options.invoices
+        declared = self.options.figures
         zero: Any = literal_column("0")
         o_scale = i_scale = None
         if o_spec is not None:
             orders = self._table("orders")
             owner = orders.c[o_spec.customer]
-            o_amount, o_scale = self._summable(orders.c[o_spec.amount])
+            if o_spec.amount is not None and "lifetime_value" not in declared:
+                o_amount, o_scale = self._summable(orders.c[o_spec.amount])
+            else:
+                o_amount = zero
             part = select(owner.label("owner"), literal_column("1").label("n_orders"),
                           o_amount.label("amount"), orders.c[o_spec.date].label("last"),
                           zero.label("n_open"), zero.label("open"))
             parts.append(self._restricted(part, owner, keys, key_range))
-        if i_spec is not None:
+        if i_spec is not None and i_spec.open_amount is not None:
             invoices = self._table("invoices")
             owner = invoices.c[i_spec.customer]
             open_amount = invoices.c[i_spec.open_amount]
@@ -396,11 +547,11 @@ class SqlErpConnector:
                           case((open_amount > 0, 1), else_=0).label("n_open"),
                           i_amount.label("open"))
             parts.append(self._restricted(part, owner, keys, key_range))
+        joined: Any = customers
         if not parts:
-            wanted += [zero.label("order_count"), zero.label("lifetime_value"),
-                       null().label("last_order_date"), zero.label("open_invoices"),
-                       zero.label("balance")]
-            query = select(*wanted).select_from(customers)
+            figures: dict[str, Any] = {
+                "order_count": zero, "lifetime_value": zero, "last_order_date": null(),
+                "open_invoices": zero, "balance": zero}
         else:
             u = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("erp_rows")
             f = select(
@@ -408,15 +559,114 @@ class SqlErpConnector:
                 func.sum(u.c.amount).label("amount"), func.max(u.c["last"]).label("last"),
                 func.sum(u.c.n_open).label("n_open"), func.sum(u.c.open).label("open"),
             ).group_by(u.c.owner).subquery("figures")
-            wanted += [
-                func.coalesce(f.c.n_orders, 0).label("order_count"),
-                _unscaled(func.coalesce(f.c.amount, 0), o_scale).label("lifetime_value"),
-                f.c["last"].label("last_order_date"),
-                func.coalesce(f.c.n_open, 0).label("open_invoices"),
-                _unscaled(func.coalesce(f.c.open, 0), i_scale).label("balance"),
-            ]
-            query = select(*wanted).select_from(customers.outerjoin(f, f.c.owner == key))
+            figures = {
+                "order_count": func.coalesce(f.c.n_orders, 0),
+                "lifetime_value": _unscaled(func.coalesce(f.c.amount, 0), o_scale),
+                "last_order_date": f.c["last"],
+                "open_invoices": func.coalesce(f.c.n_open, 0),
+                "balance": _unscaled(func.coalesce(f.c.open, 0), i_scale),
+            }
+            joined = joined.outerjoin(f, f.c.owner == key)
+        for n, (grouped, names) in enumerate(self._declared_figures(keys, key_range)):
+            sub = grouped.subquery(f"declared_{n}")
+            joined = joined.outerjoin(sub, sub.c.owner == key)
+            for name in names:
+                value = sub.c[name]
+                figures[name] = value if name == "last_order_date" else func.coalesce(value, 0)
+        wanted += [figures[name].label(name) for name in FIGURES]
+        checksum = self._checksum_of_children(keys, key_range)
+        if checksum is not None:
+            joined, expression = checksum(joined, key)
+            wanted.append(expression.label("checksum"))
+        query = select(*wanted).select_from(joined)
         return self._restricted(query, key, keys, key_range)
+
+    def _declared_figures(self, keys: Sequence[Any] | None, key_range: tuple[Any, Any]
+                          ) -> list[tuple[Select[Any], list[str]]]:
+        """One grouped query per table the declared figures sum over (``owner`` and one column
+        per figure), the figures that sum over the same table together."""
+        groups: dict[str, list[tuple[str, Any]]] = {}
+        for name, text in self.options.figures.items():
+            figure = parse_figure(text, self._resolve)
+            deepest = deepest_of(figure.tables, self.options.parent_of)
+            groups.setdefault(deepest, []).append((name, figure.expression))
+        out = []
+        for deepest, named in groups.items():
+            joined, owner = self._owner_path(deepest)
+            query = select(owner.label("owner"), *(e.label(n) for n, e in named)).select_from(
+                joined)
+            query = self._restricted(query, owner, keys, key_range).group_by(owner)
+            out.append((query, [n for n, _ in named]))
+        return out
+
+    def _checksum_of_children(self, keys: Sequence[Any] | None, key_range: tuple[Any, Any]
+                              ) -> Callable[[Any, Any], tuple[Any, Any]] | None:
+        """For tables followed by checksums: a function that joins their per-customer
+        checksums (row count and sum of row hashes, per table) to a from-clause and gives the
+        customer's checksum text (``"3:1234/0:0"``); ``None`` without such tables."""
+        tables = self.checksum_tables()
+        if not tables:
+            return None
+        subs = []
+        for name in tables:
+            joined, owner = self._owner_path(name)
+            table = self._table(name)
+            hashed = self._row_hash([table.c[c] for c in self._columns_of(name)])
+            query = select(owner.label("owner"), func.count().label("n"),
+                           func.sum(hashed).label("s")).select_from(joined)
+            subs.append(self._restricted(query, owner, keys, key_range).group_by(owner)
+                        .subquery(f"checksum_{name}"))
+
+        def attach(joined: Any, key: Any) -> tuple[Any, Any]:
+            parts: list[Any] = []
+            for sub in subs:
+                joined = joined.outerjoin(sub, sub.c.owner == key)
+                parts.append(func.coalesce(cast(sub.c.n, String) + literal(":")
+                                           + cast(sub.c.s, String), literal("0:0")))
+            text = parts[0]
+            for part in parts[1:]:
+                text = text + literal("/") + part
+            return joined, text
+
+        return attach
+
+    def checksum_tables(self, mode: str | None = None) -> list[str]:
+        """Figure tables followed by checksums (``mode``: only those of that detection)."""
+        return [n for n in self._figure_tables() if self._spec(n).detection != "modified"
+                and (mode is None or self._spec(n).detection == mode)]
+
+    def _row_hash(self, columns: Sequence[Any]) -> Any:
+        """A 31-bit hash of a row's values, computed in the ERP: ``hashtext`` of the values
+        joined on PostgreSQL, the connector's own function on SQLite (registered on connect)."""
+        if self.engine.dialect.name == "postgresql":
+            return func.hashtext(func.concat_ws(literal("|"), *columns))
+        return getattr(func, _SQLITE_HASH)(*columns)
+
+    def _owner_path(self, name: str) -> tuple[Any, Any]:
+        """The from-clause joining table ``name`` up to the table that names its customer, and
+        the customer key column there."""
+        table = self._table(name)
+        if name == "customers":
+            return table, table.c[self.options.customers.key]
+        if name in ("orders", "invoices"):
+            return table, table.c[self._spec(name).customer]
+        spec: JoinedTable = self.options.tables[name]
+        if spec.parent == "customers":
+            return table, table.c[spec.parent_key]
+        parent_from, owner = self._owner_path(spec.parent)
+        parent = self._table(spec.parent)
+        joined = parent_from.join(table, table.c[spec.parent_key] == parent.c[
+            self._spec(spec.parent).key])
+        return joined, owner
+
+    def _resolve(self, table: str, column: str) -> Any:
+        known = {"orders", "invoices", *self.options.tables}
+        if table not in known or self._spec(table) is None:
+            raise KeyError(f"table '{table}' is not declared")
+        found = self._table(table)
+        if column not in found.c:
+            raise KeyError(f"table '{table}' has no column '{column}'")
+        return found.c[column]
 
     def _own_columns(self) -> list[Any]:
         """A record's columns read from the customer's own row: the key, the configured
@@ -466,10 +716,31 @@ class SqlErpConnector:
     # --- plumbing ------------------------------------------------------------------------------
 
     def _streams(self) -> list[str]:
-        return [s for s in STREAMS if getattr(self.options, s) is not None]
+        """Every configured table: customers, orders, invoices, then the declared tables."""
+        return [*(s for s in STREAMS if getattr(self.options, s) is not None),
+                *self.options.tables]
+
+    def _figure_tables(self) -> list[str]:
+        return [s for s in self._streams() if s != "customers"]
 
     def _spec(self, stream: str) -> Any:
+        if stream in self.options.tables:
+            return self.options.tables[stream]
         return getattr(self.options, stream)
+
+    def _figure_columns(self, stream: str) -> list[str]:
+        """Columns of ``stream`` the declared figures name."""
+        if self._named is None:
+            named: dict[str, list[str]] = {}
+
+            def note(table: str, column: str) -> Any:
+                named.setdefault(table, []).append(column)
+                return literal_column("0")
+
+            for text in self.options.figures.values():
+                parse_figure(text, note)
+            self._named = named
+        return self._named.get(stream, [])
 
     def _customer_columns(self) -> list[str]:
         spec = self.options.customers
@@ -480,8 +751,9 @@ class SqlErpConnector:
         if stream == "customers":
             return self._customer_columns()
         spec = self._spec(stream)
-        fields = ("key", "modified", "customer", "amount", "date", "open_amount")
-        return list(dict.fromkeys(v for f in fields if (v := getattr(spec, f, None))))
+        fields = ("key", "modified", "customer", "parent_key", "amount", "date", "open_amount")
+        named = [v for f in fields if (v := getattr(spec, f, None))]
+        return list(dict.fromkeys([*named, *self._figure_columns(stream)]))
 
     def _table(self, stream: str) -> Table:
         """The ERP table of ``stream``, reflected with only the configured columns."""
@@ -510,6 +782,8 @@ class SqlErpConnector:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = create_engine(self._url, pool_pre_ping=True)
+            if self._engine.dialect.name == "sqlite":
+                event.listen(self._engine, "connect", _register_row_hash)
         return self._engine
 
     def _fetch(self, action: str, query: Any) -> list[Any]:
@@ -565,6 +839,18 @@ class SqlErpConnector:
 
 
 _DONE = object()
+_SQLITE_HASH = "cpex_row_hash"
+
+
+def _register_row_hash(connection: Any, record: Any) -> None:
+    """SQLite has no hash function: the connector's own (deterministic, 31 bits, so sums of
+    millions of rows stay within SQLite's 64-bit integers)."""
+    connection.create_function(_SQLITE_HASH, -1, _row_hash, deterministic=True)
+
+
+def _row_hash(*values: Any) -> int:
+    text = "|".join("" if v is None else str(v) for v in values)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest()) >> 1
 
 
 def _read_ahead(pages: Iterator[list[Any]], depth: int = 2) -> Iterator[list[Any]]:
@@ -631,6 +917,14 @@ def _as_stored_text(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def _python_type(column: Column[Any]) -> type | None:
+    try:
+        kind: type = column.type.python_type
+    except NotImplementedError:
+        return None
+    return kind
 
 
 def _typed(column: Column[Any], value: Any) -> Any:

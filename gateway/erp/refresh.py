@@ -17,7 +17,7 @@ its data) and the refresh goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -264,14 +264,24 @@ class RefreshResult:
 
     mode: str
     rows_read: int = 0
-    rows_written: int = 0
+    rows_written: int = 0  # snapshot rows written (inserted or updated) ...
+    rows_unchanged: int = 0  # ... of which their figures were the same as before
     rows_rejected: int = 0
     rows_deleted: int = 0
+    rows_drifted: int = 0  # customers whose child-row checksums differed (summed again)
     rejected_keys: list[str] = field(default_factory=list)  # the first few, for the report
+    read_by_table: dict[str, int] = field(default_factory=dict)  # rows read from each table
 
     def describe(self) -> str:
+        tables = ", ".join(f"{t} {n}" for t, n in self.read_by_table.items())
+        drift = f", {self.rows_drifted} drifted (checksums)" if self.rows_drifted else ""
         return (f"{self.mode}: {self.rows_read} read, {self.rows_written} written, "
-                f"{self.rows_rejected} rejected, {self.rows_deleted} marked deleted")
+                f"{self.rows_rejected} rejected, {self.rows_deleted} marked deleted, "
+                f"{self.rows_unchanged} unchanged{drift}{f' (read: {tables})' if tables else ''}")
+
+    def count_read(self, by_table: Mapping[str, int]) -> None:
+        for table, n in by_table.items():
+            self.read_by_table[table] = self.read_by_table.get(table, 0) + n
 
 
 class ErpRefresher:
@@ -291,7 +301,8 @@ class ErpRefresher:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def incremental(self) -> RefreshResult:
-        """The records changed since the saved cursors (all of them on the very first run).
+        """The records changed since the saved cursors (all of them on the very first run),
+        then the customers whose child rows in tables followed by checksums changed.
 
         With a mapper whose figures and own values are apart (:attr:`ColumnSummaryMapper.
         figures_apart`) and a source that can keep figures, a customer whose own row alone
@@ -299,7 +310,11 @@ class ErpRefresher:
         row, which keeps its order and invoice figures, instead of being summed again in the
         ERP. Those writes precede the round's batch and move no cursor: a crash between them
         reads the round again, which writes the same values again.
+
+        When the source follows every table on every run, success confirms every customer's
+        figures as of the start (:meth:`SnapshotStore.confirm`).
         """
+        started = self.clock()
         result = RefreshResult("incremental")
         cursors = self.store.cursors()
         keeping = getattr(self.source, "changes_keeping_figures", None)
@@ -312,30 +327,57 @@ class ErpRefresher:
             batches = self.source.changes(cursors)
         for batch in batches:
             self._write(batch, result)
+        if self._checksum_tables("checksum"):
+            self._compare_checksums(result)
+        if getattr(self.source, "incremental_covers_everything", False):
+            self.store.confirm(started, "incremental")
         log.info("ERP %s %s", self.source.name, result.describe())
         return result
 
     def full(self) -> RefreshResult:
-        """Every customer; customers the ERP no longer has are marked deleted at the end."""
+        """Every customer; customers the ERP no longer has are marked deleted, and every
+        customer confirmed as of the start, with the last batch."""
         started = self.clock()
         result = RefreshResult("full")
         first_load = self.store.is_empty()  # every key is new: no merge needed (PostgreSQL)
-        for batch in self.source.everything():
-            self._write(batch, result, deleted_before=started if batch.cursors else None,
-                        new_keys=first_load)
+        for batch, last in _marking_last(self.source.everything()):
+            self._write(batch, result, deleted_before=started if last else None,
+                        new_keys=first_load, confirmed="full" if last else None)
         if first_load:
             self.store.analyze()  # the planner's view of a table just filled (PostgreSQL)
         log.info("ERP %s %s", self.source.name, result.describe())
         return result
 
     def reconcile(self) -> RefreshResult:
-        """Compare keys only: live snapshot rows whose key the ERP no longer has are deleted."""
+        """Compare keys: live snapshot rows whose key the ERP no longer has are marked deleted.
+        Then, for tables followed by checksums, compare every customer's checksum and sum the
+        drifted ones again (reported as ``rows_drifted``)."""
         result = RefreshResult("reconcile")
         counted = _Counting(self.source.keys())
         result.rows_deleted = self.store.reconcile(counted, now=self.clock())
         result.rows_read = counted.count
+        result.count_read({"customers (keys)": counted.count})
+        if self._checksum_tables():
+            self._compare_checksums(result)
         log.info("ERP %s %s", self.source.name, result.describe())
         return result
+
+    def _checksum_tables(self, mode: str | None = None) -> list[str]:
+        tables = getattr(self.source, "checksum_tables", None)
+        return list(tables(mode)) if tables is not None else []
+
+    def _compare_checksums(self, result: RefreshResult) -> None:
+        """Sum again, and write with their new checksums, the customers whose child-row
+        checksums in the ERP differ from the stored ones (a page of customers at a time)."""
+        records_of = self.source.records_of  # type: ignore[attr-defined]
+        read = 0
+        for page in self.source.checksums():  # type: ignore[attr-defined]
+            read += len(page)
+            drifted = self.store.differing(page)
+            if drifted:
+                result.rows_drifted += len(drifted)
+                self._write(records_of(drifted), result)
+        result.count_read({"customers (checksums)": read})
 
     def _write_own(self, columns: Sequence[str], rows: Sequence[Sequence[Any]],
                    result: RefreshResult) -> set[str]:
@@ -365,7 +407,8 @@ class ErpRefresher:
         return values
 
     def _write(self, batch: RecordBatch, result: RefreshResult,
-               deleted_before: datetime | None = None, new_keys: bool = False) -> None:
+               deleted_before: datetime | None = None, new_keys: bool = False,
+               confirmed: str | None = None) -> None:
         as_of = self.clock()
 
         def reject(key: str, exc: GatewayError) -> None:
@@ -376,11 +419,28 @@ class ErpRefresher:
 
         values = self._values(batch, as_of, reject)
         result.rows_read += batch.rows_read
-        written, deleted = self.store.write_values(values, batch.cursors,
-                                                   deleted_before=deleted_before, now=as_of,
-                                                   new_keys=new_keys)
-        result.rows_written += written
-        result.rows_deleted += deleted
+        result.count_read(batch.rows_by_table)
+        checksums = None
+        if "checksum" in batch.columns and batch.rows:
+            at = batch.columns.index("checksum")
+            checksums = {str(row[0]): row[at] for row in batch.rows}
+        done = self.store.write_values(values, batch.cursors, deleted_before=deleted_before,
+                                       now=as_of, new_keys=new_keys, checksums=checksums,
+                                       confirmed=confirmed)
+        result.rows_written += done.written
+        result.rows_unchanged += done.unchanged
+        result.rows_deleted += done.deleted
+
+
+def _marking_last(batches: Iterable[RecordBatch]) -> Iterator[tuple[RecordBatch, bool]]:
+    """Each batch with whether it is the last."""
+    pending: RecordBatch | None = None
+    for batch in batches:
+        if pending is not None:
+            yield pending, False
+        pending = batch
+    if pending is not None:
+        yield pending, True
 
 
 class _Counting:

@@ -93,6 +93,8 @@ def erp_settings_from(data: Mapping[str, Any], *, file: str, base_dir: Path) -> 
         options = cls.Options.model_validate(rest)
     except ValidationError as exc:
         raise config_error(exc, file=file, prefix=["erp"]) from None
+    except ConfigError as exc:  # a connector's check across keys names its key itself
+        raise ConfigError(exc.reason, file=file, key=exc.key) from None
     return ErpSettings(str(connector), source_system, options, codes, mapping, file, base_dir)
 
 

@@ -32,8 +32,10 @@ from sqlalchemy import (
     Engine,
     and_,
     bindparam,
+    case,
     column,
     func,
+    or_,
     select,
     table,
     update,
@@ -47,7 +49,7 @@ from gateway.errors import StoreError
 from gateway.model import CreditStatus, FinancialSummary
 from gateway.store.bulk import insert_rows
 from gateway.store.engine import store_error, write_transaction
-from gateway.store.tables import erp_customer, erp_watermark, identifier
+from gateway.store.tables import erp_customer, erp_source, erp_watermark, identifier
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,15 @@ _FIGURES = ("credit_status", "balance", "currency", "open_invoices", "order_coun
 _COLUMNS = ("source_system", "customer_key", *_FIGURES)
 # What a snapshot row is, as a tuple: the key and the figures (the source system is the store's).
 VALUE_COLUMNS = ("customer_key", *_FIGURES)
+# What is written: those, the child-row checksum (or None) and when the figures last changed.
+_STORED = (*VALUE_COLUMNS, "checksum", "changed_at")
+# Figures that count as a change when they differ from the stored ones (changed_at).
+_COMPARED = ("credit_status", "balance", "currency", "open_invoices", "order_count",
+             "lifetime_value", "last_order_date")
 _STAGE = "erp_customer_values"
-# The PostgreSQL types of VALUE_COLUMNS in erp_customer (binary COPY needs them exactly).
+# The PostgreSQL types of _STORED in erp_customer (binary COPY needs them exactly).
 _STAGE_TYPES = ("text", "text", "numeric", "text", "int4", "int4", "numeric", "date",
-                "timestamptz")
+                "timestamptz", "text", "timestamptz")
 _LOCK_NAMESPACE = 0x45525053  # "ERPS": first key of the two-key advisory lock per source system
 
 
@@ -88,10 +95,26 @@ class SnapshotRow:
 
 
 class ErpSnapshot(NamedTuple):
-    """What a CRM read gets: the figures (``as_of`` = extraction time) and how old they are."""
+    """What a CRM read gets: the figures (``as_of`` = extraction time) and how old they are.
+
+    ``confirmed_at``: the ERP's state is known to be these figures as of then (the start of the
+    last successful refresh that covered every customer, or this customer's own extraction if
+    later); ``changed_at``: when a refresh last found them different; ``age``: time since
+    ``confirmed_at``, small on a quiet, healthy ERP."""
 
     summary: FinancialSummary
     age: timedelta
+    confirmed_at: datetime | None = None
+    changed_at: datetime | None = None
+
+
+class Written(NamedTuple):
+    """What one batch write did: rows written (inserted or updated), of those unchanged, and
+    rows marked deleted."""
+
+    written: int
+    unchanged: int
+    deleted: int
 
 
 class SnapshotStore:
@@ -120,8 +143,8 @@ class SnapshotStore:
         *,
         deleted_before: datetime | None = None,
         now: datetime | None = None,
-    ) -> tuple[int, int]:
-        """Upsert ``rows`` and save ``cursors`` in one transaction: (rows written, rows deleted).
+    ) -> Written:
+        """Upsert ``rows`` and save ``cursors`` in one transaction.
 
         ``deleted_before`` (end of a full refresh) marks deleted every live row not extracted
         since then: the ERP no longer has it.
@@ -137,29 +160,75 @@ class SnapshotStore:
         deleted_before: datetime | None = None,
         now: datetime | None = None,
         new_keys: bool = False,
-    ) -> tuple[int, int]:
+        checksums: Mapping[str, str | None] | None = None,
+        confirmed: str | None = None,
+    ) -> Written:
         """:meth:`write` for rows given as tuples in :data:`VALUE_COLUMNS` order (bulk path).
+
+        ``checksums``: each key's child-row checksum, stored with its figures. ``confirmed``
+        (``full`` or ``incremental``): this batch ends a refresh that covered every customer,
+        which started at ``deleted_before`` (full) or ``now``: the source's confirmation time
+        moves in the same transaction.
 
         ``new_keys``: the caller expects none of these keys in the snapshot yet (a full refresh
         that started on an empty snapshot: :meth:`is_empty`). On PostgreSQL the rows are then
         ``COPY``-ed straight into the table, without staging and merging; should a key exist
         after all (a concurrent run wrote it), that batch falls back to the merge.
         """
-        unique = list({row[0]: row for row in values}.values())
+        sums = checksums or {}
+        unique: list[Sequence[Any]] = list({row[0]: (*row, sums.get(row[0]), row[8])
+                       for row in values}.values())
         now = now or datetime.now(UTC)
-        deleted = 0
+        deleted = unchanged = 0
         try:
             with write_transaction(self._engine) as conn:
                 if unique:
-                    self._upsert(conn, unique, new_keys)
+                    unchanged = self._upsert(conn, unique, new_keys)
                 for stream, cursor in cursors.items():
                     self._save_cursor(conn, stream, cursor, now)
                 if deleted_before is not None:
                     deleted = self._mark_deleted(conn, deleted_before, now)
+                if confirmed is not None:
+                    self._confirm(conn, deleted_before or now, confirmed, now)
         except SQLAlchemyError as exc:
             raise store_error(f"writing {len(unique)} ERP snapshot rows of {self.source_system}",
                               exc) from exc
-        return len(unique), deleted
+        return Written(len(unique), unchanged, deleted)
+
+    def confirm(self, started: datetime, mode: str) -> None:
+        """A refresh that started at ``started`` and covered every customer succeeded."""
+        try:
+            with write_transaction(self._engine) as conn:
+                self._confirm(conn, started, mode, datetime.now(UTC))
+        except SQLAlchemyError as exc:
+            raise store_error(f"confirming the ERP refresh of {self.source_system}", exc) from exc
+
+    def confirmed_at(self) -> datetime | None:
+        """When the last successful refresh that covered every customer started."""
+        try:
+            with self._engine.connect() as conn:
+                return conn.execute(select(erp_source.c.confirmed_at).where(
+                    erp_source.c.source_system == self.source_system)).scalar()
+        except SQLAlchemyError as exc:
+            raise store_error(f"reading the ERP refresh of {self.source_system}", exc) from exc
+
+    def differing(self, checksums: Sequence[tuple[str, str]]) -> list[str]:
+        """Keys among (key, checksum) ``checksums`` whose live snapshot row has another
+        checksum, or that have no live row."""
+        if not checksums:
+            return []
+        c = erp_customer.c
+        stored: dict[str, str | None] = {}
+        keys = [k for k, _ in checksums]
+        try:
+            with self._engine.connect() as conn:
+                for start in range(0, len(keys), 5000):
+                    stored.update(conn.execute(select(c.customer_key, c.checksum).where(
+                        c.source_system == self.source_system, c.deleted_at.is_(None),
+                        c.customer_key.in_(keys[start:start + 5000]))).all())
+        except SQLAlchemyError as exc:
+            raise store_error(f"reading ERP checksums of {self.source_system}", exc) from exc
+        return [k for k, checksum in checksums if k not in stored or stored[k] != checksum]
 
     def reconcile(self, key_pages: Iterable[Sequence[str]], *, now: datetime | None = None
                   ) -> int:
@@ -230,7 +299,8 @@ class SnapshotStore:
             with write_transaction(self._engine) as conn:
                 if conn.dialect.name == "postgresql":
                     _lock(conn, self.source_system)
-                    return _copy_update_own(conn, self.source_system, unique)
+                    return _copy_update_own(conn, self.source_system,
+                                            [(*row, None, row[8]) for row in unique])
                 c = erp_customer.c
                 keys = [row[0] for row in unique]
                 live: set[str] = set()
@@ -238,9 +308,12 @@ class SnapshotStore:
                     live.update(conn.execute(select(c.customer_key).where(
                         c.source_system == self.source_system, c.deleted_at.is_(None),
                         c.customer_key.in_(keys[start:start + 5000]))).scalars())
+                differs = or_(c.credit_status.is_distinct_from(bindparam("cs")),
+                              c.currency.is_distinct_from(bindparam("cur")))
                 stmt = update(erp_customer).where(
                     c.source_system == self.source_system,
                     c.customer_key == bindparam("k")).values(
+                    changed_at=case((differs, bindparam("at")), else_=c.changed_at),
                     credit_status=bindparam("cs"), currency=bindparam("cur"),
                     extracted_at=bindparam("at"))
                 rows = [{"k": r[0], "cs": r[1], "cur": r[3], "at": r[8]} for r in unique
@@ -276,22 +349,48 @@ class SnapshotStore:
     # --- internals -----------------------------------------------------------------------------
 
     def _upsert(self, conn: Connection, values: list[Sequence[Any]], new_keys: bool = False
-                ) -> None:
+                ) -> int:
+        """Insert or update :data:`_STORED` rows; how many were live and unchanged.
+        ``changed_at`` of an unchanged row is kept."""
         if conn.dialect.name == "postgresql":
             _lock(conn, self.source_system)
             if new_keys and _copy_new(conn, self.source_system, values):
-                return
-            _copy_merge(conn, self.source_system, values)
-            return
+                return 0
+            return _copy_merge(conn, self.source_system, values)
+        c = erp_customer.c
+        keys = [row[0] for row in values]
+        stored: dict[str, tuple[Any, ...]] = {}
+        for start in range(0, len(keys), 5000):
+            stored.update((r[0], tuple(r[1:])) for r in conn.execute(
+                select(c.customer_key, c.changed_at, *(c[n] for n in _COMPARED)).where(
+                    c.source_system == self.source_system, c.deleted_at.is_(None),
+                    c.customer_key.in_(keys[start:start + 5000]))))
+        unchanged = 0
+        rows = []
+        system = self.source_system
+        for row in values:
+            before = stored.get(row[0])
+            named = dict(zip(_STORED, row, strict=True))
+            if before is not None and before[1:] == tuple(named[n] for n in _COMPARED):
+                named["changed_at"] = before[0]
+                unchanged += 1
+            rows.append({"source_system": system, **named})
         stmt = sqlite_insert(erp_customer)
         stmt = stmt.on_conflict_do_update(
-            index_elements=[erp_customer.c.source_system, erp_customer.c.customer_key],
-            set_={**{name: stmt.excluded[name] for name in _FIGURES}, "deleted_at": None},
+            index_elements=[c.source_system, c.customer_key],
+            set_={**{name: stmt.excluded[name] for name in _STORED[1:]}, "deleted_at": None},
         )
-        system = self.source_system
-        conn.execute(stmt, [{"source_system": system, **dict(zip(VALUE_COLUMNS, row,
-                                                                  strict=True))}
-                            for row in values])
+        conn.execute(stmt, rows)
+        return unchanged
+
+    def _confirm(self, conn: Connection, started: datetime, mode: str, now: datetime) -> None:
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(erp_source).values(source_system=self.source_system, confirmed_at=started,
+                                         confirmed_by=mode, updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[erp_source.c.source_system],
+            set_={k: stmt.excluded[k] for k in ("confirmed_at", "confirmed_by", "updated_at")})
+        conn.execute(stmt)
 
     def _save_cursor(self, conn: Connection, stream: str, cursor: Cursor, now: datetime) -> None:
         values = {"source_system": self.source_system, "stream": stream,
@@ -332,8 +431,9 @@ def erp_snapshot_for(
         return erp_snapshots_for(engine, [ref], now=now).get(ref)
     c = erp_customer.c
     system, key = ref
-    query = select(erp_customer).where(c.deleted_at.is_(None), c.source_system == system,
-                                       c.customer_key == key)
+    query = (select(erp_customer, erp_source.c.confirmed_at.label("source_confirmed_at"))
+             .outerjoin(erp_source, erp_source.c.source_system == c.source_system)
+             .where(c.deleted_at.is_(None), c.source_system == system, c.customer_key == key))
     try:
         with engine.connect() as conn:
             row = conn.execute(query).first()
@@ -355,8 +455,10 @@ def erp_snapshots_for(
         return {}
     c, i = erp_customer.c, identifier.c
     query = (
-        select(i.golden_id, erp_customer)
+        select(i.golden_id, erp_customer,
+               erp_source.c.confirmed_at.label("source_confirmed_at"))
         .join(identifier, and_(i.system == c.source_system, i.key == c.customer_key))
+        .outerjoin(erp_source, erp_source.c.source_system == c.source_system)
         .where(c.deleted_at.is_(None), i.golden_id.in_(wanted))
         .order_by(c.extracted_at.desc())
     )
@@ -374,6 +476,10 @@ def erp_snapshots_for(
 
 
 def _snapshot_of(row: Any, now: datetime) -> ErpSnapshot:
+    confirmed = row.extracted_at
+    if row.source_confirmed_at is not None and row.source_confirmed_at > confirmed:
+        confirmed = row.source_confirmed_at
+    changed = row.changed_at or row.extracted_at
     summary = FinancialSummary(
         as_of=row.extracted_at,
         credit_status=CreditStatus(row.credit_status),
@@ -383,8 +489,10 @@ def _snapshot_of(row: Any, now: datetime) -> ErpSnapshot:
         order_count=row.order_count,
         lifetime_value=_money(row.lifetime_value),
         last_order_date=row.last_order_date,
+        confirmed_at=confirmed,
+        changed_at=changed,
     )
-    return ErpSnapshot(summary, max(now - row.extracted_at, timedelta(0)))
+    return ErpSnapshot(summary, max(now - confirmed, timedelta(0)), confirmed, changed)
 
 
 # --- cursor positions as typed text -----------------------------------------------------------
@@ -444,7 +552,7 @@ def _copy_new(conn: Connection, source_system: str, values: list[Sequence[Any]])
     failure leaves the transaction usable."""
     from psycopg.errors import UniqueViolation
 
-    columns = ("source_system", *VALUE_COLUMNS)
+    columns = ("source_system", *_STORED)
     raw = conn.connection.driver_connection
     assert raw is not None
     try:
@@ -466,13 +574,13 @@ def _stage(conn: Connection, values: list[Sequence[Any]]) -> Any:
     the driver connection."""
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS "
-        f"SELECT {', '.join(VALUE_COLUMNS)} FROM erp_customer WITH NO DATA"
+        f"SELECT {', '.join(_STORED)} FROM erp_customer WITH NO DATA"
     )
     raw = conn.connection.driver_connection
     assert raw is not None
     # Binary COPY: about 20 % less Python work per row than text.
     with raw.cursor() as cursor, cursor.copy(
-            f"COPY {_STAGE} ({', '.join(VALUE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+            f"COPY {_STAGE} ({', '.join(_STORED)}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(_STAGE_TYPES)
         write = copy.write_row
         for row in values:
@@ -501,7 +609,9 @@ def _copy_update_own(conn: Connection, source_system: str, values: list[Sequence
     raw = _stage(conn, values)
     with raw.cursor() as cursor, _probing_the_key_index(cursor):
         cursor.execute(
-            f"UPDATE erp_customer t SET credit_status = s.credit_status, currency = s.currency, "
+            "UPDATE erp_customer t SET changed_at = CASE WHEN t.credit_status IS DISTINCT "
+            "FROM s.credit_status OR t.currency IS DISTINCT FROM s.currency THEN s.extracted_at "
+            "ELSE t.changed_at END, credit_status = s.credit_status, currency = s.currency, "
             f"extracted_at = s.extracted_at FROM {_STAGE} s WHERE t.source_system = %(system)s "
             "AND t.customer_key = s.customer_key AND t.deleted_at IS NULL "
             "RETURNING t.customer_key", {"system": source_system})
@@ -509,24 +619,37 @@ def _copy_update_own(conn: Connection, source_system: str, values: list[Sequence
     return updated
 
 
-def _copy_merge(conn: Connection, source_system: str, values: list[Sequence[Any]]) -> None:
-    """PostgreSQL: COPY the rows into a session-local staging table, then one merge statement."""
+def _copy_merge(conn: Connection, source_system: str, values: list[Sequence[Any]]) -> int:
+    """PostgreSQL: COPY the rows into a session-local staging table, then one merge statement;
+    how many staged rows matched a live row with the same figures (whose ``changed_at`` the
+    merge keeps)."""
     raw = _stage(conn, values)
+    differs = " OR ".join(f"t.{name} IS DISTINCT FROM s.{name}" for name in _COMPARED)
     with raw.cursor() as cursor, _probing_the_key_index(cursor):
-        columns = ", ".join(_COLUMNS)
-        staged = ", ".join(f"s.{name}" for name in VALUE_COLUMNS)
-        updates = ", ".join(f"{name} = s.{name}" for name in _FIGURES)
+        cursor.execute(
+            f"SELECT count(*) FROM {_STAGE} s JOIN erp_customer t ON t.source_system = "
+            "%(system)s AND t.customer_key = s.customer_key WHERE t.deleted_at IS NULL "
+            f"AND NOT ({differs})", {"system": source_system})
+        found = cursor.fetchone()
+        unchanged = int(found[0]) if found else 0
+        columns = ", ".join(("source_system", *_STORED))
+        staged = ", ".join(f"s.{name}" for name in _STORED)
+        changed = (f"changed_at = CASE WHEN t.deleted_at IS NOT NULL OR {differs} "
+                   "THEN s.extracted_at ELSE t.changed_at END")
+        updates = ", ".join(f"{name} = s.{name}" for name in (*_FIGURES, "checksum"))
         if (conn.dialect.server_version_info or (0,)) >= (15,):
             cursor.execute(
                 f"MERGE INTO erp_customer t USING {_STAGE} s "
                 "ON t.source_system = %(system)s AND t.customer_key = s.customer_key "
-                f"WHEN MATCHED THEN UPDATE SET {updates}, deleted_at = NULL "
+                f"WHEN MATCHED THEN UPDATE SET {updates}, {changed}, deleted_at = NULL "
                 f"WHEN NOT MATCHED THEN INSERT ({columns}) VALUES (%(system)s, {staged})",
                 {"system": source_system})
         else:
-            excluded = ", ".join(f"{name} = EXCLUDED.{name}" for name in _FIGURES)
+            excluded = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*_FIGURES, "checksum"))
+            changed = changed.replace("t.", "erp_customer.").replace("s.", "EXCLUDED.")
             cursor.execute(
                 f"INSERT INTO erp_customer ({columns}) SELECT %(system)s, {staged} "
                 f"FROM {_STAGE} s ON CONFLICT (source_system, customer_key) "
-                f"DO UPDATE SET {excluded}, deleted_at = NULL",
+                f"DO UPDATE SET {excluded}, {changed}, deleted_at = NULL",
                 {"system": source_system})
+    return unchanged

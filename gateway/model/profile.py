@@ -215,6 +215,10 @@ class FinancialSummary:
     order_count: int | None = None
     lifetime_value: Decimal | None = None
     last_order_date: date | None = None
+    # ERP freshness (gateway.erp): these figures are the ERP's as of confirmed_at; they last
+    # changed at changed_at.
+    confirmed_at: datetime | None = None
+    changed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,17 +123,15 @@ def _load_int(text: str) -> int:
 
 
 def _dump_decimal(value: Decimal) -> str:
-    """Plain notation (xs:decimal has no exponent), trailing fraction zeros dropped.
+    """Plain notation (xs:decimal has no exponent) with the value's own scale, as JSON gives
+    it: an amount of ``4273.00`` is ``4273.00``, not ``4273``.
 
     No ``normalize()``: it rounds to the context precision, which could turn a value that is
     too long for the schema into a valid-looking shorter one.
     """
     if not isinstance(value, Decimal) or not value.is_finite():
         raise TypeError("not a finite Decimal")
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    return format(value, "f")
 
 
 def _load_decimal(text: str) -> Decimal:
@@ -559,6 +557,8 @@ FINANCIAL = Record(FinancialSummary, *_children(
     ("LifetimeValue", "lifetime_value", DECIMAL),
     ("LastOrderDate", "last_order_date", DATE),
     ("AsOf", "as_of", DATETIME),
+    ("ConfirmedAt", "confirmed_at", DATETIME),
+    ("ChangedAt", "changed_at", DATETIME),
 ))
 METADATA = Record(Metadata, *_children(
     ("Source", "source", TEXT),

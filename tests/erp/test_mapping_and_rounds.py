@@ -117,10 +117,10 @@ def test_a_first_load_batch_whose_key_exists_is_merged(migrated_engine: Engine) 
         return (key, "good", Decimal(balance), "EUR", 0, 1, Decimal("10.00"), None, now)
 
     assert store.is_empty()
-    assert store.write_values([row("A", "1.00"), row("B", "2.00")], {}, new_keys=True) == (2, 0)
+    assert store.write_values([row("A", "1.00"), row("B", "2.00")], {}, new_keys=True).written == 2
     assert not store.is_empty()
     # "B" exists: the straight COPY fails inside its savepoint and the batch is merged instead
-    assert store.write_values([row("B", "5.00"), row("C", "3.00")], {}, new_keys=True) == (2, 0)
+    assert store.write_values([row("B", "5.00"), row("C", "3.00")], {}, new_keys=True).written == 2
     balances = {key: values["balance"] for key, values in store.rows()}
     assert balances == {"A": Decimal("1.00"), "B": Decimal("5.00"), "C": Decimal("3.00")}
 

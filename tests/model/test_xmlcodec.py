@@ -76,10 +76,12 @@ def test_child_profile_declares_no_namespace_of_its_own() -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(Decimal("12.50"), "12.5"), (Decimal("1E+3"), "1000"), (Decimal("-0.0000"), "-0"),
-     (Decimal("0.0001"), "0.0001")],
+    [(Decimal("12.50"), "12.50"), (Decimal("4273.00"), "4273.00"), (Decimal("1E+3"), "1000"),
+     (Decimal("-0.0000"), "-0.0000"), (Decimal("0.0001"), "0.0001")],
 )
-def test_decimals_are_written_in_plain_notation(value: Decimal, text: str) -> None:
+def test_decimals_are_written_in_plain_notation_with_their_own_scale(value: Decimal,
+                                                                    text: str) -> None:
+    """As JSON writes them: an amount of 4273.00 is 4273.00 in XML too, not 4273."""
     assert DECIMAL.dump(value) == text
 
 

@@ -27,6 +27,7 @@ TABLES = {
     "match_rejection",
     "erp_customer",
     "erp_watermark",
+    "erp_source",
     "job_state",
     "job_run",
     "dropped_file",
