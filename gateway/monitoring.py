@@ -23,6 +23,7 @@ from gateway.store.tables import (
     delivery,
     dropped_file,
     erp_customer,
+    erp_source,
     golden_profile,
     job_run,
     job_state,
@@ -88,11 +89,21 @@ def _figures(conn: Connection, now: datetime) -> Iterator[Gauge]:
     rows = conn.execute(select(erp_customer.c.source_system, func.count(),
                                func.max(erp_customer.c.extracted_at))
                         .where(live).group_by(erp_customer.c.source_system)).all()
+    confirmed: dict[str, datetime] = {r[0]: r[1] for r in conn.execute(
+        select(erp_source.c.source_system, erp_source.c.confirmed_at))}
     yield Gauge("erp_customers", "Live customers in the ERP snapshot.", ("source_system",),
                 [((r[0],), float(r[1])) for r in rows])
+    # Freshness: the start of the last successful refresh that covered every customer (even
+    # if nothing changed); before the first one, the newest extraction.
+    last_good = {r[0]: max(filter(None, (confirmed.get(r[0]), r[2]))) for r in rows}
+    last_good.update((k, v) for k, v in confirmed.items() if k not in last_good)
     yield Gauge("erp_snapshot_age_seconds",
-                "Time since the newest extraction in the ERP snapshot.", ("source_system",),
-                [((r[0],), _age(now, r[2])) for r in rows])
+                "Time since the ERP snapshot was last confirmed by a successful refresh "
+                "(small on a quiet, healthy ERP).", ("source_system",),
+                [((k,), _age(now, v)) for k, v in last_good.items()])
+    yield Gauge("erp_last_refresh_success_timestamp_seconds",
+                "Start of the last successful ERP refresh that covered every customer.",
+                ("source_system",), [((k,), v.timestamp()) for k, v in confirmed.items()])
 
     rows = conn.execute(select(dropped_file.c.inbox, dropped_file.c.status, func.count())
                         .group_by(dropped_file.c.inbox, dropped_file.c.status)).all()

@@ -7,7 +7,8 @@ start as ``queued`` rows that a scheduler process claims, so a web process never
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,9 @@ class JobRun:
     rows_written: int
     rows_rejected: int
     error: str | None
+    rows_skipped: int = 0  # written without a change (e.g. ERP customers whose figures held)
+    rows_deleted: int = 0  # marked deleted
+    rows_by_table: Mapping[str, int] | None = None  # rows read, per table
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,8 +51,17 @@ class JobRun:
             "queued_at": _iso(self.queued_at), "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at), "rows_read": self.rows_read,
             "rows_written": self.rows_written, "rows_rejected": self.rows_rejected,
+            "rows_skipped": self.rows_skipped, "rows_deleted": self.rows_deleted,
+            "rows_by_table": dict(self.rows_by_table) if self.rows_by_table else {},
             "error": self.error,
         }
+
+    def describe_rows(self) -> str:
+        """``read N (table n, …), written N, skipped N unchanged, rejected N, marked deleted N``."""
+        tables = ", ".join(f"{t} {n}" for t, n in (self.rows_by_table or {}).items())
+        return (f"read {self.rows_read}{f' ({tables})' if tables else ''}, written "
+                f"{self.rows_written}, skipped {self.rows_skipped} unchanged, rejected "
+                f"{self.rows_rejected}, marked deleted {self.rows_deleted}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +122,13 @@ class JobHistory:
                             status="running", runner=runner, started=True)
 
     def finish(self, run_id: int, status: str, *, rows_read: int = 0, rows_written: int = 0,
-               rows_rejected: int = 0, error: str | None = None) -> None:
+               rows_rejected: int = 0, rows_skipped: int = 0, rows_deleted: int = 0,
+               rows_by_table: Mapping[str, int] | None = None,
+               error: str | None = None) -> None:
         values = {"status": status, "finished_at": _now(), "rows_read": rows_read,
                   "rows_written": rows_written, "rows_rejected": rows_rejected,
+                  "rows_skipped": rows_skipped, "rows_deleted": rows_deleted,
+                  "rows_by_table": json.dumps(dict(rows_by_table)) if rows_by_table else None,
                   "error": error[:MAX_ERROR] if error else None}
         try:
             with write_transaction(self.engine) as conn:
@@ -193,7 +210,9 @@ class JobHistory:
 
 
 def _run(row: Any) -> JobRun:
-    return JobRun(**{name: getattr(row, name) for name in JobRun.__slots__})
+    values = {name: getattr(row, name) for name in JobRun.__slots__}
+    values["rows_by_table"] = json.loads(row.rows_by_table) if row.rows_by_table else None
+    return JobRun(**values)
 
 
 def _now() -> datetime:

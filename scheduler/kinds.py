@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.erp.refresh import RefreshResult
 from gateway.erp.service import refresher_for
+from gateway.errors import GatewayError
 from gateway.privacy import DISCLOSURE_ACTION
 from gateway.runtime import Gateway
 from gateway.store.engine import store_error, write_transaction
@@ -42,6 +43,21 @@ class JobOutcome:
     rows_written: int = 0
     rows_rejected: int = 0
     detail: str = ""
+    rows_skipped: int = 0  # written without a change
+    rows_deleted: int = 0  # marked deleted
+    rows_by_table: Mapping[str, int] = field(default_factory=dict)  # rows read, per table
+
+    def counts(self) -> dict[str, Any]:
+        """The history row's counts (:meth:`scheduler.history.JobHistory.finish`)."""
+        return {"rows_read": self.rows_read, "rows_written": self.rows_written,
+                "rows_rejected": self.rows_rejected, "rows_skipped": self.rows_skipped,
+                "rows_deleted": self.rows_deleted, "rows_by_table": self.rows_by_table}
+
+    @classmethod
+    def of_refresh(cls, result: RefreshResult) -> JobOutcome:
+        return cls(result.rows_read, result.rows_written, result.rows_rejected,
+                   result.describe(), result.rows_unchanged, result.rows_deleted,
+                   dict(result.read_by_table))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +103,54 @@ class Kind:
 
 def _refresh(mode: str) -> Callable[[JobContext], JobOutcome]:
     def run(ctx: JobContext) -> JobOutcome:
-        refresher = refresher_for(ctx.gateway)
-        try:
-            result: RefreshResult = getattr(refresher, mode)()
-        finally:
-            refresher.source.close()
-        return JobOutcome(result.rows_read, result.rows_written, result.rows_rejected,
-                          result.describe())
+        return JobOutcome.of_refresh(refresh(ctx.gateway, mode))
 
     return run
 
 
+def refresh(gateway: Gateway, mode: str) -> RefreshResult:
+    """One ERP refresh (``incremental``, ``full`` or ``reconcile``) on the configured ERP."""
+    refresher = refresher_for(gateway)
+    try:
+        result: RefreshResult = getattr(refresher, mode)()
+    finally:
+        refresher.source.close()
+    return result
+
+
+ERP_KINDS = {"incremental": "erp_incremental", "full": "erp_full", "reconcile": "erp_reconcile"}
+
+
+def recorded_refresh(gateway: Gateway, mode: str, job: str, runner: str
+                     ) -> tuple[int, RefreshResult | None]:
+    """An ERP refresh asked for by hand (``cpex-gateway erp refresh``), recorded in the run
+    history as a manual run of ``job`` and holding the ERP jobs' lock group, like ``jobs run``:
+    (run id, result; ``None`` when another ERP run held the lock and this one was skipped).
+
+    :raises GatewayError: the refresh failed (recorded as ``failed`` first).
+    """
+    from scheduler.history import JobHistory
+    from scheduler.lock import group_lock
+
+    history = JobHistory(gateway.engine)
+    run = history.start(job, slot=None, attempt=1, trigger="manual", runner=runner)
+    try:
+        with group_lock(gateway.engine, "erp") as taken:
+            if not taken:
+                history.finish(run.id, "skipped", error="another run of lock group 'erp' is "
+                               "in progress")
+                return run.id, None
+            result = refresh(gateway, mode)
+    except Exception as exc:
+        reason = exc.message if isinstance(exc, GatewayError) else type(exc).__name__
+        history.finish(run.id, "failed", error=f"{type(exc).__name__}: {reason}")
+        raise
+    history.finish(run.id, "succeeded", **JobOutcome.of_refresh(result).counts())
+    return run.id, result
+
+
 def _erp_group(ctx: JobContext) -> str:
-    return "erp"
+    return "erp"  # recorded_refresh holds it too
 
 
 def _own_group(ctx: JobContext) -> str:

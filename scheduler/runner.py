@@ -175,8 +175,7 @@ class SchedulerRunner:
             log.warning("job %s attempt %d failed: %s", spec.name, attempt, error,
                         exc_info=not isinstance(exc, GatewayError))
         if outcome is not None:
-            self._finish(run_id, "succeeded", rows_read=outcome.rows_read,
-                         rows_written=outcome.rows_written, rows_rejected=outcome.rows_rejected)
+            self._finish(run_id, "succeeded", **outcome.counts())
             return
         self._finish(run_id, "failed", error=error)
         if retry and attempt <= spec.retries and not self._stopped.is_set():

@@ -49,8 +49,12 @@ class JobsService:
 
     def runs(self, name: str, limit: int = 50, *, status: str | None = None,
              since: datetime | None = None, until: datetime | None = None) -> list[JobRun]:
-        self.spec(name)
-        return self.history.runs(name, limit=limit, status=status, since=since, until=until)
+        """Runs of ``name``: a configured job, or one with runs recorded (``erp refresh``
+        without a job of its kind records under ``erp-<mode>``)."""
+        found = self.history.runs(name, limit=limit, status=status, since=since, until=until)
+        if not found:
+            self.spec(name)
+        return found
 
     def queue(self, name: str) -> JobRun:
         self.spec(name)

@@ -9,7 +9,7 @@ import click
 
 from gateway.cli.context import CliState, pass_state
 from gateway.cli.output import echo_json, json_option
-from gateway.erp.service import refresher_for
+from gateway.erp.settings import load_erp_settings
 from gateway.mapping_watch import watch_mappings
 from gateway.store.migrate import ensure_up_to_date
 
@@ -56,9 +56,14 @@ def list_command(state: CliState, as_json: bool) -> None:
     """Every configured job with its trigger, state and last run."""
     from scheduler import JobsService
 
-    overview = JobsService(state.gateway).overview()
+    service = JobsService(state.gateway)
+    overview = service.overview()
     if as_json:
         echo_json(overview)
+        return
+    if not service.config.jobs:
+        click.echo(f"no jobs configured: {service.config.file} is missing or declares none "
+                   "(see config/README.md)", err=True)
         return
     for item in overview:
         last = item["last_run"]
@@ -79,8 +84,7 @@ def runs_command(state: CliState, name: str, limit: int) -> None:
         click.echo(
             f"#{run.id} {run.status:<9} attempt {run.attempt} {run.trigger:<8} "
             f"started {run.started_at.isoformat() if run.started_at else '-'} "
-            f"read {run.rows_read} written {run.rows_written} rejected {run.rows_rejected}"
-            + (f" error: {run.error}" if run.error else "")
+            f"{run.describe_rows()}" + (f" error: {run.error}" if run.error else "")
         )
 
 
@@ -101,8 +105,7 @@ def run_command(state: CliState, name: str, queue: bool) -> int:
         return 0
     run_id = SchedulerRunner(state.gateway, service.config).run_now(name)
     run = service.history.run(run_id)
-    click.echo(f"run #{run.id} of {name}: {run.status}, read {run.rows_read}, written "
-               f"{run.rows_written}, rejected {run.rows_rejected}"
+    click.echo(f"run #{run.id} of {name}: {run.status}, {run.describe_rows()}"
                + (f"; error: {run.error}" if run.error else ""))
     return 0 if run.status == "succeeded" else 1
 
@@ -139,11 +142,20 @@ def erp() -> None:
 @click.option("--reconcile", is_flag=True, help="Only compare keys, to find deleted customers.")
 @pass_state
 def refresh_command(state: CliState, full: bool, reconcile: bool) -> None:
-    """Refresh the ERP snapshot now (incremental unless --full)."""
-    refresher = refresher_for(state.gateway)
-    try:
-        result = (refresher.full() if full else
-                  refresher.reconcile() if reconcile else refresher.incremental())
-    finally:
-        refresher.source.close()
-    click.echo(f"ERP {refresher.source.name} {result.describe()}")
+    """Refresh the ERP snapshot now (incremental unless --full), recorded in the run history
+    as a manual run of the configured job of that kind (else ``erp-<mode>``); exit 1 if
+    another ERP run is in progress."""
+    from scheduler import load_jobs
+    from scheduler.kinds import ERP_KINDS, recorded_refresh
+    from scheduler.runner import runner_name
+
+    mode = "full" if full else "reconcile" if reconcile else "incremental"
+    gateway = state.gateway
+    job = next((j.name for j in load_jobs(gateway.settings).jobs if j.kind == ERP_KINDS[mode]),
+               f"erp-{mode}")
+    run_id, result = recorded_refresh(gateway, mode, job, runner_name())
+    if result is None:
+        click.echo(f"run #{run_id} of {job}: skipped, another ERP run is in progress", err=True)
+        raise SystemExit(1)
+    erp = load_erp_settings(gateway.settings)
+    click.echo(f"ERP {erp.source_system} {result.describe()} (run #{run_id} of {job})")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import StoreError
 from gateway.store.migrate import current_revision, head_revision
+from gateway.store.tables import erp_source
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
 
@@ -22,10 +26,9 @@ def health() -> tuple[Response, int]:
     try:
         revision = current_revision(gateway.engine)
     except (StoreError, SQLAlchemyError):
-        body = {"status": "unavailable", "database": {"reachable": False}}
-        return jsonify(body), 503
+        return jsonify({"status": "unavailable", "database": {"reachable": False}}), 503
     up_to_date = revision == expected
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if up_to_date else "degraded",
         "database": {
             "reachable": True,
@@ -35,4 +38,21 @@ def health() -> tuple[Response, int]:
             "up_to_date": up_to_date,
         },
     }
+    if up_to_date:
+        body["erp"] = _erp_freshness(gateway.engine)
     return jsonify(body), 200 if up_to_date else 503
+
+
+def _erp_freshness(engine: Engine) -> dict[str, object]:
+    """Per ERP: when its last successful refresh covering every customer started, and how
+    long ago (small on a quiet, healthy ERP; growing while the ERP or the refresh is down)."""
+    now = datetime.now(UTC)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(erp_source.c.source_system,
+                                       erp_source.c.confirmed_at)).all()
+    except SQLAlchemyError:
+        return {}
+    return {system: {"last_refresh_at": at.isoformat(),
+                     "seconds_since_last_refresh": int((now - at).total_seconds())}
+            for system, at in rows}

@@ -21,7 +21,7 @@ client's to write.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -230,8 +230,13 @@ def _erp(figures: ErpSnapshot | None, *, with_figures: bool) -> dict[str, Any] |
     if figures is None:
         return None
     shown = to_dict(figures.summary) if with_figures else {}
-    as_of = figures.summary.as_of.astimezone(UTC).isoformat()
-    return {**shown, "as_of": as_of, "age_seconds": _seconds(figures)}
+    return {**shown, "as_of": _iso(figures.summary.as_of),
+            "confirmed_at": _iso(figures.confirmed_at), "changed_at": _iso(figures.changed_at),
+            "age_seconds": _seconds(figures)}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.astimezone(UTC).isoformat() if at is not None else None
 
 
 def _seconds(figures: ErpSnapshot) -> int:
