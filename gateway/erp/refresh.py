@@ -271,13 +271,15 @@ class RefreshResult:
     rows_drifted: int = 0  # customers whose child-row checksums differed (summed again)
     rejected_keys: list[str] = field(default_factory=list)  # the first few, for the report
     read_by_table: dict[str, int] = field(default_factory=dict)  # rows read from each table
+    master: Any = None  # gateway.erp.master.MasterResult when master data is fed
 
     def describe(self) -> str:
         tables = ", ".join(f"{t} {n}" for t, n in self.read_by_table.items())
         drift = f", {self.rows_drifted} drifted (checksums)" if self.rows_drifted else ""
         return (f"{self.mode}: {self.rows_read} read, {self.rows_written} written, "
                 f"{self.rows_rejected} rejected, {self.rows_deleted} marked deleted, "
-                f"{self.rows_unchanged} unchanged{drift}{f' (read: {tables})' if tables else ''}")
+                f"{self.rows_unchanged} unchanged{drift}{f' (read: {tables})' if tables else ''}"
+                + (f"; {self.master.describe()}" if self.master is not None else ""))
 
     def count_read(self, by_table: Mapping[str, int]) -> None:
         for table, n in by_table.items():
@@ -299,6 +301,16 @@ class ErpRefresher:
         self.store = SnapshotStore(engine, source.name)
         self.to_summary = to_summary
         self.clock = clock or (lambda: datetime.now(UTC))
+        # master data through the pipeline: a feed per refresh (gateway.erp.service)
+        self.master: Callable[[str], Any] | None = None
+        self._feed: Any = None
+
+    def _start(self, mode: str) -> RefreshResult:
+        result = RefreshResult(mode)
+        self._feed = self.master(mode) if self.master is not None else None
+        if self._feed is not None:
+            result.master = self._feed.result
+        return result
 
     def incremental(self) -> RefreshResult:
         """The records changed since the saved cursors (all of them on the very first run),
@@ -315,7 +327,7 @@ class ErpRefresher:
         figures as of the start (:meth:`SnapshotStore.confirm`).
         """
         started = self.clock()
-        result = RefreshResult("incremental")
+        result = self._start("incremental")
         cursors = self.store.cursors()
         keeping = getattr(self.source, "changes_keeping_figures", None)
         if keeping is not None and getattr(self.to_summary, "figures_apart", False):
@@ -338,7 +350,7 @@ class ErpRefresher:
         """Every customer; customers the ERP no longer has are marked deleted, and every
         customer confirmed as of the start, with the last batch."""
         started = self.clock()
-        result = RefreshResult("full")
+        result = self._start("full")
         first_load = self.store.is_empty()  # every key is new: no merge needed (PostgreSQL)
         for batch, last in _marking_last(self.source.everything()):
             self._write(batch, result, deleted_before=started if last else None,
@@ -352,7 +364,7 @@ class ErpRefresher:
         """Compare keys: live snapshot rows whose key the ERP no longer has are marked deleted.
         Then, for tables followed by checksums, compare every customer's checksum and sum the
         drifted ones again (reported as ``rows_drifted``)."""
-        result = RefreshResult("reconcile")
+        result = self._start("reconcile")
         counted = _Counting(self.source.keys())
         result.rows_deleted = self.store.reconcile(counted, now=self.clock())
         result.rows_read = counted.count
@@ -384,9 +396,11 @@ class ErpRefresher:
         """Own values of customers whose figures the snapshot keeps; the keys it has no live
         row for, and those the mapper refuses without their figures: summed and mapped whole
         (where a refusal is counted) instead."""
-        values = self._values(RecordBatch("customers", columns=columns, rows=rows),
-                              self.clock(), lambda key, exc: None)
-        kept = self.store.write_own(values)
+        as_of = self.clock()
+        values = self._values(RecordBatch("customers", columns=columns, rows=rows), as_of,
+                              lambda key, exc: None)
+        hashes = self._feed.feed(columns, rows, as_of) if self._feed is not None else None
+        kept = self.store.write_own(values, hashes)
         result.rows_written += len(kept)
         return {str(row[0]) for row in rows} - kept
 
@@ -420,13 +434,16 @@ class ErpRefresher:
         values = self._values(batch, as_of, reject)
         result.rows_read += batch.rows_read
         result.count_read(batch.rows_by_table)
+        hashes = None
+        if self._feed is not None and batch.rows:
+            hashes = self._feed.feed(batch.columns, batch.rows, as_of)
         checksums = None
         if "checksum" in batch.columns and batch.rows:
             at = batch.columns.index("checksum")
             checksums = {str(row[0]): row[at] for row in batch.rows}
         done = self.store.write_values(values, batch.cursors, deleted_before=deleted_before,
                                        now=as_of, new_keys=new_keys, checksums=checksums,
-                                       confirmed=confirmed)
+                                       confirmed=confirmed, master_hashes=hashes)
         result.rows_written += done.written
         result.rows_unchanged += done.unchanged
         result.rows_deleted += done.deleted

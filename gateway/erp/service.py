@@ -34,9 +34,24 @@ def summary_mapper_for(gateway: Gateway, erp: ErpSettings) -> SummaryMapper:
 
 
 def refresher_for(gateway: Gateway, erp: ErpSettings | None = None) -> ErpRefresher:
-    """A refresher on the configured ERP (the connector connects on first read)."""
+    """A refresher on the configured ERP (the connector connects on first read); with
+    ``erp.master_mapping``, it feeds changed customers' master data through the pipeline.
+
+    :raises NotFoundError: the master-data mapping is not among the loaded mappings.
+    """
     erp = erp or load_erp_settings(gateway.settings)
-    return ErpRefresher(gateway.engine, erp.open(), summary_mapper_for(gateway, erp))
+    refresher = ErpRefresher(gateway.engine, erp.open(), summary_mapper_for(gateway, erp))
+    if erp.master_mapping is not None:
+        from gateway.erp.master import MasterDataFeed
+
+        gateway.mappings.get(erp.master_mapping)  # refused now, not at the first changed row
+        mapping, system = erp.master_mapping, erp.source_system
+
+        def feed(mode: str) -> MasterDataFeed:
+            return MasterDataFeed(gateway, system, mapping, mode, refresher.store.master_hashes)
+
+        refresher.master = feed
+    return refresher
 
 
 def demo_erp_settings(gateway: Gateway, path: Path) -> ErpSettings:

@@ -27,7 +27,7 @@ from gateway.model import CreditStatus
 
 ERP_CONFIG_ENV = "CPEX_ERP_CONFIG"
 SUPPORTED_VERSIONS = (1,)
-_GATEWAY_KEYS = ("connector", "source_system", "mapping", "credit_codes")
+_GATEWAY_KEYS = ("connector", "source_system", "mapping", "credit_codes", "master_mapping")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ class ErpSettings:
     mapping: str | None = None  # a mapping file under paths.mappings, for ERP rows
     file: str = "defaults"
     base_dir: Path = Path(".")
+    # a mapping file (under paths.mappings) for customer master data, fed through the ingest
+    # pipeline by every refresh (gateway.erp.master); None: figures only
+    master_mapping: str | None = None
 
     def open(self) -> RecordSource:
         """A connector on the ERP (it connects on first read, not here)."""
@@ -84,6 +87,9 @@ def erp_settings_from(data: Mapping[str, Any], *, file: str, base_dir: Path) -> 
     mapping = section.get("mapping")
     if mapping is not None and not isinstance(mapping, str):
         raise ConfigError("must be a file name", file=file, key="erp.mapping")
+    master_mapping = section.get("master_mapping")
+    if master_mapping is not None and not isinstance(master_mapping, str):
+        raise ConfigError("must be a file name", file=file, key="erp.master_mapping")
     codes = _credit_codes(section.get("credit_codes", {}), file)
     if mapping is not None and codes:
         raise ConfigError("not used when erp.mapping names a mapping file: translate credit "
@@ -95,7 +101,8 @@ def erp_settings_from(data: Mapping[str, Any], *, file: str, base_dir: Path) -> 
         raise config_error(exc, file=file, prefix=["erp"]) from None
     except ConfigError as exc:  # a connector's check across keys names its key itself
         raise ConfigError(exc.reason, file=file, key=exc.key) from None
-    return ErpSettings(str(connector), source_system, options, codes, mapping, file, base_dir)
+    return ErpSettings(str(connector), source_system, options, codes, mapping, file, base_dir,
+                       master_mapping)
 
 
 def _credit_codes(raw: Any, file: str) -> dict[str, CreditStatus]:

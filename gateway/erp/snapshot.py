@@ -59,14 +59,14 @@ _COLUMNS = ("source_system", "customer_key", *_FIGURES)
 # What a snapshot row is, as a tuple: the key and the figures (the source system is the store's).
 VALUE_COLUMNS = ("customer_key", *_FIGURES)
 # What is written: those, the child-row checksum (or None) and when the figures last changed.
-_STORED = (*VALUE_COLUMNS, "checksum", "changed_at")
+_STORED = (*VALUE_COLUMNS, "checksum", "changed_at", "master_hash")
 # Figures that count as a change when they differ from the stored ones (changed_at).
 _COMPARED = ("credit_status", "balance", "currency", "open_invoices", "order_count",
              "lifetime_value", "last_order_date")
 _STAGE = "erp_customer_values"
 # The PostgreSQL types of _STORED in erp_customer (binary COPY needs them exactly).
 _STAGE_TYPES = ("text", "text", "numeric", "text", "int4", "int4", "numeric", "date",
-                "timestamptz", "text", "timestamptz")
+                "timestamptz", "text", "timestamptz", "text")
 _LOCK_NAMESPACE = 0x45525053  # "ERPS": first key of the two-key advisory lock per source system
 
 
@@ -162,22 +162,25 @@ class SnapshotStore:
         new_keys: bool = False,
         checksums: Mapping[str, str | None] | None = None,
         confirmed: str | None = None,
+        master_hashes: Mapping[str, str | None] | None = None,
     ) -> Written:
         """:meth:`write` for rows given as tuples in :data:`VALUE_COLUMNS` order (bulk path).
 
         ``checksums``: each key's child-row checksum, stored with its figures. ``confirmed``
         (``full`` or ``incremental``): this batch ends a refresh that covered every customer,
         which started at ``deleted_before`` (full) or ``now``: the source's confirmation time
-        moves in the same transaction.
+        moves in the same transaction. ``master_hashes``: the content hash of each key's
+        master data as the pipeline now has it (None: feed it again next time).
 
         ``new_keys``: the caller expects none of these keys in the snapshot yet (a full refresh
         that started on an empty snapshot: :meth:`is_empty`). On PostgreSQL the rows are then
         ``COPY``-ed straight into the table, without staging and merging; should a key exist
         after all (a concurrent run wrote it), that batch falls back to the merge.
         """
-        sums = checksums or {}
-        unique: list[Sequence[Any]] = list({row[0]: (*row, sums.get(row[0]), row[8])
-                       for row in values}.values())
+        sums, hashes = checksums or {}, master_hashes or {}
+        unique: list[Sequence[Any]] = list({
+            row[0]: (*row, sums.get(row[0]), row[8], hashes.get(row[0])) for row in values
+        }.values())
         now = now or datetime.now(UTC)
         deleted = unchanged = 0
         try:
@@ -211,6 +214,23 @@ class SnapshotStore:
                     erp_source.c.source_system == self.source_system)).scalar()
         except SQLAlchemyError as exc:
             raise store_error(f"reading the ERP refresh of {self.source_system}", exc) from exc
+
+    def master_hashes(self, keys: Sequence[str]) -> dict[str, str]:
+        """The stored master-data hash of each live key among ``keys`` that has one."""
+        c = erp_customer.c
+        found: dict[str, str] = {}
+        try:
+            with self._engine.connect() as conn:
+                for start in range(0, len(keys), 5000):
+                    found.update((r[0], r[1]) for r in conn.execute(
+                        select(c.customer_key, c.master_hash).where(
+                            c.source_system == self.source_system, c.deleted_at.is_(None),
+                            c.master_hash.is_not(None),
+                            c.customer_key.in_(keys[start:start + 5000]))))
+        except SQLAlchemyError as exc:
+            raise store_error(f"reading ERP master-data hashes of {self.source_system}",
+                              exc) from exc
+        return found
 
     def differing(self, checksums: Sequence[tuple[str, str]]) -> list[str]:
         """Keys among (key, checksum) ``checksums`` whose live snapshot row has another
@@ -283,7 +303,8 @@ class SnapshotStore:
         except SQLAlchemyError as exc:
             raise store_error(f"reading ERP snapshot of {self.source_system}", exc) from exc
 
-    def write_own(self, values: Sequence[Sequence[Any]]) -> set[str]:
+    def write_own(self, values: Sequence[Sequence[Any]],
+                  master_hashes: Mapping[str, str | None] | None = None) -> set[str]:
         """Update the customers' own values of the *live* rows among ``values``
         (:data:`VALUE_COLUMNS` tuples: credit status, currency and extraction time; the order
         and invoice figures are kept as they are) in one transaction; the keys updated.
@@ -299,8 +320,9 @@ class SnapshotStore:
             with write_transaction(self._engine) as conn:
                 if conn.dialect.name == "postgresql":
                     _lock(conn, self.source_system)
-                    return _copy_update_own(conn, self.source_system,
-                                            [(*row, None, row[8]) for row in unique])
+                    hashes = master_hashes or {}
+                    return _copy_update_own(conn, self.source_system, [
+                        (*row, None, row[8], hashes.get(row[0])) for row in unique])
                 c = erp_customer.c
                 keys = [row[0] for row in unique]
                 live: set[str] = set()
@@ -315,9 +337,10 @@ class SnapshotStore:
                     c.customer_key == bindparam("k")).values(
                     changed_at=case((differs, bindparam("at")), else_=c.changed_at),
                     credit_status=bindparam("cs"), currency=bindparam("cur"),
-                    extracted_at=bindparam("at"))
-                rows = [{"k": r[0], "cs": r[1], "cur": r[3], "at": r[8]} for r in unique
-                        if r[0] in live]
+                    extracted_at=bindparam("at"), master_hash=bindparam("mh"))
+                hashes = master_hashes or {}
+                rows = [{"k": r[0], "cs": r[1], "cur": r[3], "at": r[8],
+                         "mh": hashes.get(r[0])} for r in unique if r[0] in live]
                 if rows:
                     conn.execute(stmt, rows)
                 return live
@@ -612,7 +635,8 @@ def _copy_update_own(conn: Connection, source_system: str, values: list[Sequence
             "UPDATE erp_customer t SET changed_at = CASE WHEN t.credit_status IS DISTINCT "
             "FROM s.credit_status OR t.currency IS DISTINCT FROM s.currency THEN s.extracted_at "
             "ELSE t.changed_at END, credit_status = s.credit_status, currency = s.currency, "
-            f"extracted_at = s.extracted_at FROM {_STAGE} s WHERE t.source_system = %(system)s "
+            "extracted_at = s.extracted_at, master_hash = s.master_hash "
+            f"FROM {_STAGE} s WHERE t.source_system = %(system)s "
             "AND t.customer_key = s.customer_key AND t.deleted_at IS NULL "
             "RETURNING t.customer_key", {"system": source_system})
         updated = {row[0] for row in cursor.fetchall()}
@@ -636,7 +660,8 @@ def _copy_merge(conn: Connection, source_system: str, values: list[Sequence[Any]
         staged = ", ".join(f"s.{name}" for name in _STORED)
         changed = (f"changed_at = CASE WHEN t.deleted_at IS NOT NULL OR {differs} "
                    "THEN s.extracted_at ELSE t.changed_at END")
-        updates = ", ".join(f"{name} = s.{name}" for name in (*_FIGURES, "checksum"))
+        updates = ", ".join(f"{name} = s.{name}" for name in (*_FIGURES, "checksum",
+                                                               "master_hash"))
         if (conn.dialect.server_version_info or (0,)) >= (15,):
             cursor.execute(
                 f"MERGE INTO erp_customer t USING {_STAGE} s "
@@ -645,7 +670,8 @@ def _copy_merge(conn: Connection, source_system: str, values: list[Sequence[Any]
                 f"WHEN NOT MATCHED THEN INSERT ({columns}) VALUES (%(system)s, {staged})",
                 {"system": source_system})
         else:
-            excluded = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*_FIGURES, "checksum"))
+            excluded = ", ".join(f"{name} = EXCLUDED.{name}"
+                                 for name in (*_FIGURES, "checksum", "master_hash"))
             changed = changed.replace("t.", "erp_customer.").replace("s.", "EXCLUDED.")
             cursor.execute(
                 f"INSERT INTO erp_customer ({columns}) SELECT %(system)s, {staged} "

@@ -227,6 +227,7 @@ erp_customer = Table(
     Column("deleted_at", UTCDateTime),  # set by key reconciliation when the ERP row is gone
     Column("changed_at", UTCDateTime),  # (0009) the extraction that last changed the figures
     Column("checksum", String(200)),  # (0009) of the child rows followed by checksums
+    Column("master_hash", String(64)),  # (0009) of the master data last fed to the pipeline
 )
 
 # (0009) The last successful refresh of each ERP that covered every customer: the time its

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import update
 
 from gateway.erp.demo import create_demo_erp
-from gateway.store.tables import erp_customer
+from gateway.store.tables import erp_customer, erp_source
 from tests.erp.conftest import erp_settings, expected_from_erp, make_refresher
 from tests.pipeline.conftest import envelope, profile
 from tests.web.conftest import Api
@@ -44,9 +44,10 @@ def test_reads_show_erp_figures_with_their_age_after_the_erp_is_removed(
     erp_path.unlink()  # the ERP is gone; every read below comes from the CRM base
 
     hours_ago = datetime.now(UTC) - timedelta(hours=3)
-    with api.gateway.engine.begin() as conn:  # as if the last extraction ran three hours ago
+    with api.gateway.engine.begin() as conn:  # as if the last refresh ran three hours ago
         conn.execute(update(erp_customer).where(erp_customer.c.customer_key == CUSTOMER)
                      .values(extracted_at=hours_ago))
+        conn.execute(update(erp_source).values(confirmed_at=hours_ago))
     admin = api.headers("admin")
 
     read = api.client.get(f"/api/v1/profiles/{linked}", headers=admin)

@@ -1,5 +1,5 @@
 """ERP freshness and change detection (when a customer's figures last changed, the checksum of
-its child rows, the last successful refresh of each ERP) and per-run counts of the job history
+its child rows, the content hash of its master data, the last successful refresh of each ERP) and per-run counts of the job history
 (skipped unchanged, marked deleted, rows read per table).
 
 Revision ID: 0009
@@ -25,6 +25,7 @@ _TIMESTAMP = sa.DateTime(timezone=True)
 def upgrade() -> None:
     op.add_column("erp_customer", sa.Column("changed_at", _TIMESTAMP))
     op.add_column("erp_customer", sa.Column("checksum", sa.String(200)))
+    op.add_column("erp_customer", sa.Column("master_hash", sa.String(64)))
     op.execute("UPDATE erp_customer SET changed_at = extracted_at")
     op.create_table(
         "erp_source",
@@ -48,5 +49,6 @@ def downgrade() -> None:
         batch.drop_column("rows_skipped")
     op.drop_table("erp_source")
     with op.batch_alter_table("erp_customer") as batch:
+        batch.drop_column("master_hash")
         batch.drop_column("checksum")
         batch.drop_column("changed_at")
