@@ -40,7 +40,7 @@ def _count(gateway: Gateway, table: object) -> int:
 
 
 def test_erp_customers_become_profiles_and_only_changes_go_through_again(
-        gateway: Gateway, erp_path: Path) -> None:  # noqa: F811
+        gateway: Gateway, erp_path: Path) -> None:
     refresher = _refresher(gateway, erp_path)
     try:
         bad = _unaddressable(erp_path)
@@ -84,7 +84,7 @@ def test_erp_customers_become_profiles_and_only_changes_go_through_again(
 
 
 def test_a_refused_customer_is_quarantined_with_its_key_and_fed_again(
-        gateway: Gateway, erp_path: Path) -> None:  # noqa: F811
+        gateway: Gateway, erp_path: Path) -> None:
     erp = create_engine(f"sqlite:///{erp_path}")
     with erp.begin() as conn:
         conn.execute(text("UPDATE customers SET email = 'not an address' "

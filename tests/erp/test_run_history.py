@@ -14,7 +14,7 @@ from scheduler.history import JobHistory
 from tests.scheduler.test_cli_and_rest import cli_env  # noqa: F401  (migrated CRM + demo ERP)
 
 
-def _history(cli_env: Path) -> JobHistory:
+def _history(cli_env: Path) -> JobHistory:  # noqa: F811
     return JobHistory(create_engine(f"sqlite:///{cli_env / 'cli.db'}"))
 
 

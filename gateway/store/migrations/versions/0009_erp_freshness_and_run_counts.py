@@ -1,6 +1,6 @@
 """ERP freshness and change detection (when a customer's figures last changed, the checksum of
-its child rows, the content hash of its master data, the last successful refresh of each ERP) and per-run counts of the job history
-(skipped unchanged, marked deleted, rows read per table).
+its child rows, the content hash of its master data, the last successful refresh of each ERP)
+and per-run counts of the job history (skipped unchanged, marked deleted, rows read per table).
 
 Revision ID: 0009
 Revises: 0008
