@@ -63,6 +63,7 @@ def test_health_on_a_migrated_database(tmp_path: Path) -> None:
                 "expected_revision": head_revision(),
                 "up_to_date": True,
             },
+            "erp": {},  # no ERP refreshed yet (tests/erp/test_freshness.py)
         }
     finally:
         gateway.close()
