@@ -225,12 +225,12 @@ erp_customer = Table(
     Column("last_order_date", Date),
     Column("extracted_at", UTCDateTime, nullable=False),  # the extraction these figures are from
     Column("deleted_at", UTCDateTime),  # set by key reconciliation when the ERP row is gone
-    Column("changed_at", UTCDateTime),  # (0009) the extraction that last changed the figures
-    Column("checksum", String(200)),  # (0009) of the child rows followed by checksums
-    Column("master_hash", String(64)),  # (0009) of the master data last fed to the pipeline
+    Column("changed_at", UTCDateTime),  # (0010) the extraction that last changed the figures
+    Column("checksum", String(200)),  # (0010) of the child rows followed by checksums
+    Column("master_hash", String(64)),  # (0010) of the master data last fed to the pipeline
 )
 
-# (0009) The last successful refresh of each ERP that covered every customer: the time its
+# (0010) The last successful refresh of each ERP that covered every customer: the time its
 # figures are confirmed as of (freshness), even when nothing changed.
 erp_source = Table(
     "erp_source",
@@ -285,9 +285,9 @@ job_run = Table(
     Column("rows_written", Integer, nullable=False, server_default="0"),
     Column("rows_rejected", Integer, nullable=False, server_default="0"),
     Column("error", Text),
-    Column("rows_skipped", Integer, nullable=False, server_default="0"),  # (0009) unchanged
-    Column("rows_deleted", Integer, nullable=False, server_default="0"),  # (0009) marked deleted
-    Column("rows_by_table", Text),  # (0009) JSON {table: rows read}
+    Column("rows_skipped", Integer, nullable=False, server_default="0"),  # (0010) unchanged
+    Column("rows_deleted", Integer, nullable=False, server_default="0"),  # (0010) marked deleted
+    Column("rows_by_table", Text),  # (0010) JSON {table: rows read}
     UniqueConstraint("job", "slot", "attempt"),
     Index(None, "job", "id"),
     Index(None, "status"),
