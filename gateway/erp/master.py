@@ -18,12 +18,12 @@ committed the profiles: a crash in between feeds the same rows again, which the 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from gateway.pipeline.runner import Batch, Pipeline
@@ -72,15 +72,17 @@ class MasterDataFeed:
         the hash to store (``!<hash>`` for a refused row: not fed again until it changes)."""
         own = [i for i, name in enumerate(columns) if name not in NOT_MASTER]
         names = [columns[i] for i in own]
+        pick = itemgetter(*own)
         hashes: dict[str, str | None] = {}
-        changed: list[tuple[str, dict[str, Any]]] = []
+        values_of: dict[str, tuple[Any, ...]] = {}
         for row in rows:
             key = str(row[0])
-            values = [row[i] for i in own]
+            values = pick(row) if len(own) > 1 else (pick(row),)
             hashes[key] = content_hash(values)
-            changed.append((key, dict(zip(names, values, strict=True))))
+            values_of[key] = values
         known = self.stored(list(hashes)) if hashes else {}
-        changed = [(k, data) for k, data in changed
+        changed = [(k, dict(zip(names, values, strict=True)))
+                   for k, values in values_of.items()
                    if known.get(k) not in (hashes[k], f"{REFUSED}{hashes[k]}")]
         self.result.skipped += len(hashes) - len(changed)
         if not changed:
@@ -102,6 +104,7 @@ class MasterDataFeed:
 
 
 def content_hash(values: Sequence[Any]) -> str:
-    """A stable hash of a row's master-data values (their text, in column order)."""
-    text = json.dumps([None if v is None else str(v) for v in values], ensure_ascii=False)
+    """A stable hash of a row's master-data values (their text, in column order; a missing
+    value and an empty text differ)."""
+    text = "\x1f".join("\x00" if v is None else str(v) for v in values)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

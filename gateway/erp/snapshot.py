@@ -30,7 +30,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     Connection,
     Engine,
+    String,
     and_,
+    any_,
     bindparam,
     case,
     column,
@@ -40,6 +42,7 @@ from sqlalchemy import (
     table,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -219,14 +222,17 @@ class SnapshotStore:
         """The stored master-data hash of each live key among ``keys`` that has one."""
         c = erp_customer.c
         found: dict[str, str] = {}
+        query = select(c.customer_key, c.master_hash).where(
+            c.source_system == self.source_system, c.deleted_at.is_(None),
+            c.master_hash.is_not(None))
         try:
             with self._engine.connect() as conn:
+                if conn.dialect.name == "postgresql":  # one array parameter, one plan
+                    return dict(conn.execute(query.where(c.customer_key == any_(bindparam(
+                        "keys", list(keys), type_=ARRAY(String))))).all())
                 for start in range(0, len(keys), 5000):
                     found.update((r[0], r[1]) for r in conn.execute(
-                        select(c.customer_key, c.master_hash).where(
-                            c.source_system == self.source_system, c.deleted_at.is_(None),
-                            c.master_hash.is_not(None),
-                            c.customer_key.in_(keys[start:start + 5000]))))
+                        query.where(c.customer_key.in_(keys[start:start + 5000]))))
         except SQLAlchemyError as exc:
             raise store_error(f"reading ERP master-data hashes of {self.source_system}",
                               exc) from exc
