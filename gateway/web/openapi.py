@@ -53,11 +53,13 @@ DETAILS: dict[str, dict[str, Any]] = {
         "responses": {
             "200": {
                 "description": "the golden profile with its ERP figures from the snapshot "
-                "(``financial``; ``erp``: as_of and age_seconds, null without ERP data)",
+                "(``financial``; ``erp``: as_of, confirmed_at, changed_at and age_seconds, "
+                "null without ERP data)",
                 "headers": {
                     "ETag": {"schema": {"type": "string"}},
                     "CPEX-ERP-Age": {
-                        "description": "seconds since the ERP figures were extracted",
+                        "description": "seconds since the ERP figures were last confirmed by a "
+                        "successful refresh",
                         "schema": {"type": "integer"},
                     },
                 },

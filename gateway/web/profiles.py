@@ -12,8 +12,10 @@ nothing changed then).
 
 Reads carry the customer's ERP figures from the CRM base's snapshot, never from the ERP (which
 may be down or gone): the profile's ``financial`` section is the latest extraction, and ``erp``
-says when it was taken (``as_of``) and how old it is (``age_seconds``; also the ``CPEX-ERP-Age``
-header of a single read, for XML clients). ``erp`` is ``null`` for a customer the ERP has never
+says when it was taken (``as_of``), since when the ERP is known to have it (``confirmed_at``: the
+last successful refresh, even if nothing changed), when it last changed (``changed_at``) and how
+old the confirmation is (``age_seconds``; also the ``CPEX-ERP-Age`` header of a single read, for
+XML clients). ``erp`` is ``null`` for a customer the ERP has never
 delivered. The ETag follows the golden profile's version, not the ERP figures: they are not the
 client's to write.
 """
