@@ -64,8 +64,21 @@ DDL = (
 )
 
 COUNTRIES = ("Germany", "France", "United Kingdom", "Netherlands", "Austria", "Switzerland")
-PHONES = ("089 1234567", "01 42 68 53 00", "020 7946 0958", "030-12345678", "(0)20 555 0101")
+# each country's phone number as written there (no country code); E.164 in the profile
+PHONES = ("089 1234567", "01 42 68 53 00", "020 7946 0958", "020 555 0101", "01 5128800",
+          "044 668 18 00")
+E164 = ("+49891234567", "+33142685300", "+442079460958", "+31205550101", "+4315128800",
+        "+41446681800")
+ALPHA2 = ("DE", "FR", "GB", "NL", "AT", "CH")
 FLAGS = ("A", "A", "A", "B", "C", "X")  # A good, B watch, C hold, X blocked
+
+
+def phone_of(account: int, e164: bool = False) -> str:
+    """The account's phone number (its country's plan, its own last two digits)."""
+    n = account % len(COUNTRIES)
+    return (E164 if e164 else PHONES)[n][:-2] + f"{account % 100:02d}"
+
+
 CREDIT_CODES = {"A": "good", "B": "watch", "C": "hold", "X": "blocked"}
 BASE = datetime(2026, 11, 2, 8, 0, 0)
 
@@ -84,7 +97,7 @@ def create(erp: Engine, accounts: int = 30, seed: int = 7) -> None:
                 "id": account, "name": f"Muster {account} GmbH", "vat": f"DE{100000 + account}",
                 "street": f"Industriestraße {account}", "zip": f"{80000 + account}",
                 "town": "München", "country": COUNTRIES[account % len(COUNTRIES)],
-                "phone": PHONES[account % len(PHONES)], "flag": FLAGS[account % len(FLAGS)],
+                "phone": phone_of(account), "flag": FLAGS[account % len(FLAGS)],
                 "cur": "EUR", "changed": BASE + timedelta(minutes=account)})
             for person in range(1 + account % 3):
                 contact_id += 1

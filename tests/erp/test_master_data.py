@@ -111,3 +111,32 @@ def test_a_refused_customer_is_quarantined_with_its_key_and_fed_again(
         assert second.master.outcomes["created"] == 1
     finally:
         refresher.source.close()
+
+
+def test_company_accounts_with_countries_by_name_and_local_phones_become_profiles(
+        gateway: Gateway, tmp_path: Path) -> None:
+    """The second ERP sample: organisation profiles, countries by English name to ISO codes,
+    local phone numbers to E.164 in their country's plan (mappings/erp-accounts-master.yaml)."""
+    from gateway.erp.settings import erp_settings_from
+    from tests.erp import order_lines_erp as sample
+
+    erp = create_engine(f"sqlite:///{tmp_path / 'erp2.db'}")
+    sample.create(erp)
+    settings = erp_settings_from({"version": 1, "erp": {
+        **sample.options(f"sqlite:///{tmp_path / 'erp2.db'}"),
+        "master_mapping": "erp-accounts-master.yaml"}}, file="test", base_dir=tmp_path)
+    refresher = refresher_for(gateway, settings)
+    try:
+        result = refresher.full()
+    finally:
+        refresher.source.close()
+        erp.dispose()
+    assert result.master.outcomes["created"] == 30
+    store = ProfileStore(gateway.engine)
+    for account in (1, 2, 3, 4, 5, 6):
+        found = store.find_by_identifier("erp2", str(account))
+        assert found is not None and found.organization is not None
+        assert found.organization.name == f"Muster {account} GmbH"
+        n = account % len(sample.COUNTRIES)
+        assert [a.country for a in found.addresses] == [sample.ALPHA2[n]]
+        assert [p.number for p in found.phones] == [sample.phone_of(account, e164=True)]
