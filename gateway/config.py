@@ -92,6 +92,31 @@ class ConsoleSettings(_Section):
     idle_minutes: int = Field(30, ge=1, le=24 * 60)  # a console session unused this long ends
 
 
+class PrivacySettings(_Section):
+    """Whose consents decide what partners receive, and what a partner's erase request does."""
+
+    # Source systems whose recorded consents decide disclosures to partners (default deny: a
+    # consent from any other source, a partner's own above all, never widens a disclosure).
+    consent_sources: list[str] = ["erp", "crm", "gateway-admin"]
+    # What a partner's erase does beyond its own records: "request" files an erasure request
+    # for a steward; "erase" erases the whole person at once.
+    partner_erasure: Literal["request", "erase"] = "request"
+
+    @model_validator(mode="after")
+    def _no_partner_sources(self) -> PrivacySettings:
+        partners = [s for s in self.consent_sources if s.startswith("partner:")]
+        if partners:
+            raise ValueError(
+                f"a partner's consents never decide what others' data is disclosed for: remove "
+                f"{', '.join(partners)} from consent_sources"
+            )
+        return self
+
+    @property
+    def trusted_consent_sources(self) -> frozenset[str]:
+        return frozenset(self.consent_sources)
+
+
 class Settings(_Section):
     version: int = 1
     database: DatabaseSettings = DatabaseSettings()
@@ -101,6 +126,7 @@ class Settings(_Section):
     logging: LoggingSettings = LoggingSettings()
     identity: IdentitySettings = IdentitySettings()
     console: ConsoleSettings = ConsoleSettings()
+    privacy: PrivacySettings = PrivacySettings()
     # Where the settings came from, and what relative paths are resolved against.
     source: str = Field("defaults", exclude=True)
     base_dir: str = Field(".", exclude=True)

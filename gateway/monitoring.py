@@ -18,6 +18,7 @@ from sqlalchemy import Column, ColumnElement, Connection, Engine, and_, func, se
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.pipeline.tables import inbound_message, outbox_event, quarantine_record
+from gateway.privacy.audit import refusal_counts
 from gateway.store.engine import store_error
 from gateway.store.tables import (
     delivery,
@@ -110,6 +111,13 @@ def _figures(conn: Connection, now: datetime) -> Iterator[Gauge]:
     yield Gauge("dropped_files", "Files taken from drop inboxes, by inbox (job) and status "
                 "(failed: in failed/ with a report).", ("inbox", "status"),
                 [((r[0], r[1]), float(r[2])) for r in rows])
+
+    yield Gauge("partner_refusals",
+                "Partner queries and erasures answered 'nothing found' (the person is absent, "
+                "or not the partner's to see: one answer for both), by partner and operation, "
+                "as long as the audit log keeps them.", ("partner", "operation"),
+                [((partner, operation), float(n)) for partner, operation, n in
+                 refusal_counts(conn)])
 
     yield from _jobs(conn)
 

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "review": ("gateway.cli.review", "review"),
     "dispatcher": ("gateway.cli.deliveries", "dispatcher_command"),
     "deliveries": ("gateway.cli.deliveries", "deliveries"),
+    "erasure-requests": ("gateway.cli.erasure_requests", "erasure_requests"),
 }
 
 

@@ -66,14 +66,16 @@ class Dispatcher:
         )
         builder = PayloadBuilder(gateway.schemas, gateway.mappings, self.settings.sender)
         self.sender = Sender(gateway.engine, self.partners, self.settings, builder,
-                             self._transports, owner=self.owner)
+                             self._transports, owner=self.owner,
+                             consent_sources=gateway.settings.privacy.trusted_consent_sources)
 
     def run_once(self, now: datetime | None = None) -> RoundResult:
         """Route every due event (bounded), then send one batch of due deliveries."""
         total = FanOutResult()
         for _ in range(MAX_FANOUT_ROUNDS):
             result = fan_out(self.gateway.engine, list(self.partners), self.settings,
-                             owner=self.owner, now=now or datetime.now(UTC))
+                             owner=self.owner, now=now or datetime.now(UTC),
+                             consent_sources=self.gateway.settings.privacy.trusted_consent_sources)
             total = FanOutResult(total.events + result.events,
                                  total.deliveries + result.deliveries,
                                  total.failed + result.failed)

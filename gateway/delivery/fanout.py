@@ -30,6 +30,7 @@ from gateway.delivery.routing import Route, route_event
 from gateway.delivery.settings import DeliverySettings
 from gateway.partners.spec import PartnerSpec
 from gateway.pipeline.tables import outbox_event
+from gateway.privacy import load_evidence
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import delivery
 
@@ -59,13 +60,18 @@ def fan_out(
     *,
     owner: str,
     now: datetime,
+    consent_sources: frozenset[str],
 ) -> FanOutResult:
-    """One round: up to ``settings.batch`` events routed and marked dispatched, in one commit."""
+    """One round: up to ``settings.batch`` events routed and marked dispatched, in one commit.
+
+    ``consent_sources``: the systems whose consents decide disclosures (``[privacy]``).
+    """
     result = FanOutResult()
     try:
         with write_transaction(engine) as conn:
             for event in _claim(conn, settings.batch, now):
-                result = _dispatch_one(conn, event, partners, settings, owner, now, result)
+                result = _dispatch_one(conn, event, partners, settings, owner, now, result,
+                                       consent_sources)
     except SQLAlchemyError as exc:
         raise store_error("fanning out outbox events", exc) from exc
     return result
@@ -103,10 +109,11 @@ def _dispatch_one(
     owner: str,
     now: datetime,
     result: FanOutResult,
+    consent_sources: frozenset[str],
 ) -> FanOutResult:
     savepoint = conn.begin_nested()
     try:
-        routes = _routes(conn, event, partners, now)
+        routes = _routes(conn, event, partners, now, consent_sources)
         if routes:
             conn.execute(insert(delivery), [_row(event, r, settings, now) for r in routes])
         conn.execute(
@@ -136,7 +143,11 @@ def _dispatch_one(
 
 
 def _routes(
-    conn: Connection, event: Any, partners: Sequence[PartnerSpec], now: datetime
+    conn: Connection,
+    event: Any,
+    partners: Sequence[PartnerSpec],
+    now: datetime,
+    consent_sources: frozenset[str],
 ) -> list[Route]:
     person = load_person(conn, event.golden_id)
     if person is None:  # merged away or never stored: nothing to tell about this id
@@ -144,8 +155,10 @@ def _routes(
     payload = event.payload or {}
     exclude = [payload["requested_by"]] if payload.get("requested_by") else []
     exclude += _originator(payload, partners)
+    evidence = load_evidence(conn, [event.golden_id], consent_sources)[event.golden_id]
     return route_event(event.kind, person.profile, partners,
-                       person_history(conn, event.golden_id), now, exclude=exclude)
+                       person_history(conn, event.golden_id), now, evidence=evidence,
+                       exclude=exclude)
 
 
 def _originator(payload: Mapping[str, Any], partners: Sequence[PartnerSpec]) -> list[str]:

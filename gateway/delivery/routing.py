@@ -1,11 +1,11 @@
 """Who gets what for one outbox event: the routing rule, pure (no clock, no database).
 
 For a profile that exists and is not erased, each partner with an outbound endpoint gets a
-``profile`` delivery when the disclosure rule allows some purpose it declares (default deny:
-:func:`gateway.privacy.disclose_for_any`). A partner that received the person's data before
-(the disclosure audit) and may no longer receive it gets one ``optout`` notice, unless it was
-told since its last disclosure. An erased person's earlier recipients each get one ``erase``
-notice.
+``profile`` delivery when a trusted consent allows some purpose it declares (default deny:
+:func:`gateway.privacy.disclose_for_any`; the partner's own data alone is never delivered).
+A partner that received the person's data before (the disclosure audit) and may no longer
+receive it gets one ``optout`` notice, unless it was told since its last disclosure. An erased
+person's earlier recipients each get one ``erase`` notice.
 
 Revocation is decided from state, not from the event: any event of a person (an update that
 revoked a consent, a ``consent_revoked`` event, an expiry noticed at the next change) compares
@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from gateway.model import Profile, Purpose
 from gateway.partners.spec import PartnerSpec
-from gateway.privacy import disclose_for_any
+from gateway.privacy import Evidence, disclose_for_any
 
 
 class DeliveryKind(StrEnum):
@@ -76,11 +76,13 @@ def route_event(
     history: History,
     now: datetime,
     *,
+    evidence: Evidence,
     exclude: Iterable[str] = (),
 ) -> list[Route]:
     """The deliveries one event of one person makes (see the module doc).
 
-    ``profile`` is None for an erased person; ``exclude`` names partners not to notify (the one
+    ``profile`` is None for an erased person; ``evidence`` is what its source records say
+    (:func:`gateway.privacy.load_evidence`); ``exclude`` names partners not to notify (the one
     that asked for the erasure itself).
     """
     skip = set(exclude)
@@ -96,8 +98,8 @@ def route_event(
         if partner_id in skip:
             continue
         partner = by_id.get(partner_id)
-        disclosure = disclose_for_any(profile, partner.policy, now) if partner else None
-        if disclosure is not None and disclosure.allowed:
+        disclosure = disclose_for_any(profile, partner.policy, now, evidence) if partner else None
+        if disclosure is not None and disclosure.consented:
             announces = event_kind != CONSENT_REVOKED  # a revocation only ever takes away
             if partner is not None and partner.outbound is not None and announces:
                 routes.append(Route(partner_id, DeliveryKind.PROFILE, disclosure.purpose))

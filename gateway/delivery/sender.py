@@ -34,7 +34,7 @@ from gateway.delivery.transports import Transport
 from gateway.errors import GatewayError
 from gateway.model import Purpose
 from gateway.partners.registry import PartnerRegistry
-from gateway.privacy import disclose, record_disclosure
+from gateway.privacy import disclose, load_evidence, record_disclosure
 from gateway.store import audit
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import delivery
@@ -71,8 +71,10 @@ class _Withheld(Exception):
 
 class Sender:
     def __init__(self, engine: Engine, partners: PartnerRegistry, settings: DeliverySettings,
-                 builder: PayloadBuilder, transport: Transport, *, owner: str) -> None:
+                 builder: PayloadBuilder, transport: Transport, *, owner: str,
+                 consent_sources: frozenset[str]) -> None:
         self._engine = engine
+        self._consent_sources = consent_sources
         self._partners = partners
         self._settings = settings
         self._builder = builder
@@ -149,6 +151,7 @@ class Sender:
         partner = self._partners.require(item.partner)
         with self._engine.connect() as conn:
             person = load_person(conn, item.golden_id)
+            evidence = load_evidence(conn, [item.golden_id], self._consent_sources)
         if item.kind is DeliveryKind.ERASE:
             return self._builder.erase(partner, item.golden_id, item.message_id, now), None
         if person is None or person.profile is None:
@@ -158,7 +161,8 @@ class Sender:
         purposes = [Purpose(item.purpose)] if item.purpose else list(partner.policy.purposes)
         disclosure = None
         for purpose in purposes:
-            disclosure = disclose(person.profile, partner.policy, purpose, now)
+            disclosure = disclose(person.profile, partner.policy, purpose, now,
+                                  evidence[item.golden_id])
             if disclosure.allowed:
                 break
         if disclosure is None or disclosure.profile is None:

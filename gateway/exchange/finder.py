@@ -95,6 +95,39 @@ def _family_name(dialect: str, value: str) -> TextClause:
     return text(f"lower({column}) = lower(:family_name)").bindparams(family_name=value)
 
 
+def shows_match(profile: Profile, query: Query) -> bool:
+    """True when what a partner is shown of a profile still matches every criterion of the
+    query (the comparisons of :func:`find_profiles`).
+
+    The search runs over the whole golden profile; a partner must not learn a value it may not
+    see by finding the person through it (a postcode from the ERP, the ERP's key), so each
+    found profile is checked again on its disclosed form and dropped when it no longer matches.
+    """
+    if query.profile_id is not None and profile.id != query.profile_id:
+        return False
+    if query.identifier is not None and query.identifier not in profile.identifiers:
+        return False
+    if query.email is not None and query.email.lower() not in {
+        e.address.lower() for e in profile.emails
+    }:
+        return False
+    if query.phone is not None and query.phone not in {p.number for p in profile.phones}:
+        return False
+    if query.postal_code is not None and _postcode(query.postal_code) not in {
+        _postcode(a.postal_code) for a in profile.addresses if a.postal_code
+    }:
+        return False
+    if query.family_name is not None:
+        family = profile.person.family_name if profile.person is not None else None
+        if family is None or family.lower() != query.family_name.lower():
+            return False
+    return True
+
+
+def _postcode(value: str) -> str:
+    return value.lower().replace(" ", "")
+
+
 def resolve_ref(conn: Connection, ref: ProfileRef) -> str | None:
     """The golden id a reference names (erased profiles included when named by id), or None."""
     g = golden_profile.c
@@ -106,11 +139,3 @@ def resolve_ref(conn: Connection, ref: ProfileRef) -> str | None:
         select(i.golden_id).where(i.system == ref.identifier.system, i.key == ref.identifier.key)
     ).scalar()
 
-
-def holds_identifier(conn: Connection, golden_id: str, system: str) -> bool:
-    """True when the golden profile holds a key of ``system`` (that system knows the person)."""
-    i = identifier.c
-    found = conn.execute(
-        select(i.key).where(i.golden_id == golden_id, i.system == system).limit(1)
-    ).first()
-    return found is not None

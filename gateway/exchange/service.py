@@ -9,9 +9,13 @@ the exchange schema. In between:
    operation (else :class:`~gateway.errors.PermissionDeniedError`);
 3. do it: upsert through the ingest pipeline like every other inbound source (the partner's
    ``inbound.mapping``, quarantine for a bad record while the others are stored, outbox events,
-   and the message id: a batch sent again gets the stored answer and changes nothing); query
-   and erase in one transaction each, in which every disclosure and erasure writes its audit
-   row;
+   and the message id: a batch sent again gets the stored answer and changes nothing), its
+   identifiers screened first (:class:`~gateway.privacy.IdentifierTrust`: a partner asserts
+   its own namespace only); query and erase in one transaction each, in which every
+   disclosure and erasure writes its audit row. What a query shows is decided by trusted
+   consents plus the partner's own records (:mod:`gateway.privacy.disclosure`); an erase
+   removes the partner's own contribution (:mod:`gateway.exchange.erasure`); a person the
+   partner may not see and one who does not exist get the same answer;
 4. build the answer (:mod:`gateway.exchange.replies`) and validate it before it leaves; for
    queries this happens inside the transaction, so an answer that cannot be sent leaves no
    disclosure recorded.
@@ -29,7 +33,6 @@ from lxml import etree
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.delivery.rights import erase_in_transaction
 from gateway.errors import (
     ModelError,
     NotFoundError,
@@ -37,8 +40,9 @@ from gateway.errors import (
     SchemaValidationError,
     ValidationIssue,
 )
+from gateway.exchange.erasure import contributed, erase_contribution, erased_by
 from gateway.exchange.errors import BadRequestError
-from gateway.exchange.finder import find_profiles, holds_identifier, resolve_ref
+from gateway.exchange.finder import find_profiles, resolve_ref, shows_match
 from gateway.exchange.replies import (
     acknowledgement,
     new_message_id,
@@ -68,10 +72,10 @@ from gateway.model.xmlcodec import PROFILE_TAG, element_path
 from gateway.partners.spec import Operation as PartnerOperation
 from gateway.partners.spec import PartnerSpec
 from gateway.pipeline.runner import DEFAULT_MAPPING, Batch, Pipeline
-from gateway.privacy import disclose_for_any, record_disclosure
+from gateway.privacy import disclose_for_any, load_evidence, record_disclosure
+from gateway.privacy.audit import record_refusal
 from gateway.runtime import Gateway
 from gateway.store.engine import store_error, write_transaction
-from gateway.store.erasure import is_erased
 from gateway.xml.parser import parse_bytes
 
 log = logging.getLogger(__name__)
@@ -190,10 +194,11 @@ class ExchangeService:
             mapping=mapping or DEFAULT_MAPPING,
             actor=f"partner:{partner.id}",
             partner_id=partner.id,
+            identifier_trust=partner.identifier_trust,
         ))
         report = pipeline.run_elements(batch.iterchildren(PROFILE_TAG))
         # The same answer whether the batch ran now or was answered from the message ledger.
-        results = [_record_result(r) for r in report.acknowledgement()["results"]]
+        results = [_partner_result(r) for r in report.acknowledgement()["results"]]
         log.info("upsert %s from %s: %d records%s", header.message_id, partner.id, len(results),
                  " (sent before: stored answer)" if report.replayed else "")
         return acknowledgement(results)
@@ -201,28 +206,45 @@ class ExchangeService:
     def _query(self, header: Header, query: Query, request: Request, now: datetime) -> Element:
         if request.expect_one and query.profile_id is None and query.identifier is None:
             raise BadRequestError("GetProfile needs a ProfileId or an Identifier")
-        policy = request.partner.policy
+        partner = request.partner
         message_id = new_message_id()
+        sealed: Element | None = None
         try:
             with write_transaction(self._gateway.engine) as conn:
                 found = find_profiles(conn, query)
-                allowed = [d for p in found if (d := disclose_for_any(p, policy, now)).allowed]
-                if request.expect_one and not allowed:
-                    # Withheld and absent look the same: a partner learns nothing of a person
-                    # it may not see, not even that the gateway knows them.
-                    raise NotFoundError("profile", _ref_label(query))
-                for disclosure in allowed:
-                    record_disclosure(
-                        conn, disclosure, message_id=message_id, channel=request.channel, at=now
+                evidence = load_evidence(
+                    conn, [p.id for p in found if p.id], self._consent_sources
+                )
+                shown = [
+                    d for p in found
+                    if (d := disclose_for_any(p, partner.policy, now, evidence[p.id or ""]))
+                    .profile is not None and shows_match(d.profile, query)
+                ]
+                for disclosure in shown:
+                    if disclosure.consented:
+                        record_disclosure(
+                            conn, disclosure, message_id=message_id, channel=request.channel,
+                            at=now,
+                        )
+                if not shown:
+                    # Absent and not visible get one answer; the operators count them apart.
+                    record_refusal(
+                        conn, partner.id, "query", reason="not_visible" if found else "absent",
+                        message_id=header.message_id, at=now,
                     )
-                answer = query_result(d.profile for d in allowed if d.profile is not None)
-                sealed = self._seal(reply(header, answer, now=now, message_id=message_id))
+                if shown or not request.expect_one:
+                    answer = query_result(d.profile for d in shown if d.profile is not None)
+                    sealed = self._seal(reply(header, answer, now=now, message_id=message_id))
         except SQLAlchemyError as exc:
             raise store_error(f"answering query {header.message_id}", exc) from exc
         log.info(
-            "query %s from %s: %d found, %d disclosed",
-            header.message_id, request.partner.id, len(found), len(allowed),
+            "query %s from %s: %d found, %d answered",
+            header.message_id, partner.id, len(found), len(shown),
         )
+        if sealed is None:
+            # Withheld and absent look the same: a partner learns nothing of a person it may
+            # not see, not even that the gateway knows them.
+            raise NotFoundError("profile", _ref_label(query))
         return sealed
 
     def _erase(
@@ -247,21 +269,32 @@ class ExchangeService:
         partner: PartnerSpec,
         now: datetime,
     ) -> RecordResult:
+        """Erase the partner's contribution to one person (:mod:`gateway.exchange.erasure`).
+
+        A person the partner has no record of gets the answer of a person who does not exist
+        (no existence oracle); a repeated erase of a profile the partner erased answers
+        ``erased`` again.
+        """
         golden_id = resolve_ref(conn, ref)
-        if golden_id is None:
-            return record_error(index, ResultStatus.NOT_FOUND, "not_found", "no such profile")
-        if is_erased(conn, golden_id):
-            return record_result(index, ResultStatus.ERASED, profile_id=golden_id)
-        if not holds_identifier(conn, golden_id, partner.system):
-            return record_error(
-                index, ResultStatus.REJECTED, "forbidden",
-                f"partner '{partner.id}' has no record of this profile and may not erase it",
+        if golden_id is not None and contributed(conn, golden_id, partner.system):
+            erase_contribution(
+                conn, golden_id, partner=partner.id, system=partner.system,
+                rules=self._gateway.profiles.rules,
+                rest=self._gateway.settings.privacy.partner_erasure,
+                message_id=header.message_id, now=now,
             )
-        erase_in_transaction(
-            conn, golden_id, actor=f"partner:{partner.id}", requested_by=partner.id,
-            message_id=header.message_id, now=now,
+            return record_result(index, ResultStatus.ERASED, profile_id=golden_id)
+        if golden_id is not None and erased_by(conn, golden_id, partner.id):
+            return record_result(index, ResultStatus.ERASED, profile_id=golden_id)
+        record_refusal(
+            conn, partner.id, "erase", reason="not_visible" if golden_id else "absent",
+            message_id=header.message_id, golden_id=golden_id, at=now,
         )
-        return record_result(index, ResultStatus.ERASED, profile_id=golden_id)
+        return record_error(index, ResultStatus.NOT_FOUND, "not_found", "no such profile")
+
+    @property
+    def _consent_sources(self) -> frozenset[str]:
+        return self._gateway.settings.privacy.trusted_consent_sources
 
     # --- answers ------------------------------------------------------------------------
 
@@ -284,12 +317,24 @@ def _ref_label(query: Query) -> str:
     return f"{query.identifier.system}/{query.identifier.key}"
 
 
-def _record_result(result: Mapping[str, Any]) -> RecordResult:
+#: What a partner is told of its record: a new record of its own is "created" whether identity
+#: resolution linked it to a person the gateway knew ("merged") or opened a review for a near
+#: match ("review"); saying so would tell the partner that someone else holds that person.
+_PARTNER_STATUS = {
+    ResultStatus.MERGED: ResultStatus.CREATED,
+    ResultStatus.REVIEW: ResultStatus.CREATED,
+}
+
+
+def _partner_result(result: Mapping[str, Any]) -> RecordResult:
     """One result of a pipeline acknowledgement (:meth:`RecordOutcome.to_dict`) as the exchange
-    answers it."""
+    answers it to the partner."""
+    status = ResultStatus(result["status"])
+    if status in _PARTNER_STATUS:
+        return record_result(result["index"], _PARTNER_STATUS[status], profile_id=result.get("id"))
     issues = [
         ValidationIssue(e.get("line"), e.get("column"), e.get("path"), e.get("message", ""))
         for e in result.get("errors", ())
     ]
-    return record_result(result["index"], ResultStatus(result["status"]),
-                         profile_id=result.get("id"), code=result.get("code"), issues=issues)
+    return record_result(result["index"], status, profile_id=result.get("id"),
+                         code=result.get("code"), issues=issues)

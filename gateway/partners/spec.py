@@ -17,10 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from gateway.model import DataCategory, Purpose, Recipient
 from gateway.partners.passwords import PasswordHash, parse_hash
 from gateway.privacy.policy import DisclosurePolicy, known_field_paths
+from gateway.privacy.trust import PARTNER_PREFIX, ForeignIdentifiers, IdentifierTrust
 
 PARTNER_ID = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+SYSTEM_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$")
 SUPPORTED_VERSIONS = (1,)
-SYSTEM_PREFIX = "partner:"
+SYSTEM_PREFIX = PARTNER_PREFIX
 
 
 class Operation(StrEnum):
@@ -72,6 +74,18 @@ class InboundSpec(_Section):
 
     schema_namespace: str = Field("urn:cpex:profile:1.0", alias="schema", min_length=1)
     mapping: str | None = None
+    # Identifier systems besides its own (partner:<id>) the partner is trusted to assert; keys
+    # of any other system in its records are refused with the record, or stripped.
+    trusted_identifiers: tuple[str, ...] = ()
+    foreign_identifiers: ForeignIdentifiers = ForeignIdentifiers.REJECT
+
+    @field_validator("trusted_identifiers")
+    @classmethod
+    def _system_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [s for s in value if not SYSTEM_CODE.match(s)]
+        if bad:
+            raise ValueError(f"not a system code: {', '.join(map(repr, bad))}")
+        return value
 
 
 class RestEndpoint(_Section):
@@ -173,6 +187,15 @@ class PartnerSpec(_Section):
         return operation in self.operations
 
     @property
+    def identifier_trust(self) -> IdentifierTrust:
+        """The identifier systems the partner may assert in its records, and what becomes of
+        the others (:meth:`IdentifierTrust.screen`)."""
+        inbound = self.inbound or InboundSpec()
+        return IdentifierTrust(
+            self.system, frozenset(inbound.trusted_identifiers), inbound.foreign_identifiers
+        )
+
+    @property
     def policy(self) -> DisclosurePolicy:
         """The partner's disclosure policy, for :func:`gateway.privacy.disclose`."""
         p = self.privacy
@@ -184,4 +207,5 @@ class PartnerSpec(_Section):
             categories=frozenset(p.categories),
             fields=frozenset(p.fields),
             identifier_systems=frozenset(systems),
+            system=self.system,
         )

@@ -34,6 +34,7 @@ from gateway.pipeline import messages, outbox
 from gateway.pipeline.outcome import BatchReport, RecordOutcome
 from gateway.pipeline.rejects import Origin, quarantine
 from gateway.pipeline.stages import Decoded, RecordDecoder, Refusal
+from gateway.privacy.trust import IdentifierTrust
 from gateway.runtime import Gateway
 from gateway.store.bulk import PlannerStatistics
 from gateway.store.engine import store_error, write_transaction
@@ -61,6 +62,9 @@ class Batch:
     actor: str = "import"
     file_name: str | None = None  # a file's name (import, file drop): the mapping may read it
     partner_id: str | None = None  # the partner whose credentials sent the batch
+    # The identifier screen of the batch's records; None: the source's default (a partner
+    # system asserts its own namespace only, see IdentifierTrust.for_source).
+    identifier_trust: IdentifierTrust | None = None
 
     def run_values(self, received_at: datetime) -> RunValues:
         """What the batch's mapping may read as ``runtime`` values."""
@@ -97,6 +101,8 @@ class Pipeline:
             validator=self._record_validator(mapping),
             profile_validator=gateway.schemas.validator(CPEX_PROFILE_NS),
             run=batch.run_values(datetime.now(UTC)),
+            identifier_trust=batch.identifier_trust
+            or IdentifierTrust.for_source(batch.source_system),
         )
 
     # --- entry points ---------------------------------------------------------------------

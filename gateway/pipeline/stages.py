@@ -26,6 +26,7 @@ from gateway.mapping.record import FieldWarning, MappedRecord, Operation, RunVal
 from gateway.model import Profile, from_dict
 from gateway.model.xmlcodec import profile_from_element, profile_to_element
 from gateway.pipeline.outcome import Stage
+from gateway.privacy.trust import IdentifierTrust
 from gateway.store.profiles import IncomingRecord, prepare_record
 from gateway.xml.schemas import Validator
 
@@ -74,6 +75,9 @@ class RecordDecoder:
 
     :param validator: the record schema's validator; None when no schema is registered for the
         record's namespace (a partner format validated elsewhere).
+    :param identifier_trust: the identifier screen of the source's records (a partner asserts
+        its own namespace only): applied to every mapped profile before it is prepared for
+        identity resolution, so a foreign key never reaches matching. None: not screened.
     :param mapping: the inbound mapping for XML records (``cpex-in`` for CPEX); None decodes CPEX
         with the model's codec (:func:`~gateway.model.xmlcodec.profile_from_element`). JSON
         records are canonical profiles, validated as CPEX after decoding.
@@ -89,8 +93,10 @@ class RecordDecoder:
         profile_validator: Validator,
         received_at: datetime | None = None,
         run: RunValues | None = None,
+        identifier_trust: IdentifierTrust | None = None,
     ) -> None:
         self.source_system = source_system
+        self.identifier_trust = identifier_trust
         self.actor = actor
         self.mapping = mapping
         self.validator = validator
@@ -180,6 +186,11 @@ class RecordDecoder:
         self, profile: Profile, index: int, line: int | None, raw: str, fmt: RecordFormat,
         warnings: tuple[FieldWarning, ...] = (),
     ) -> Decoded:
+        if self.identifier_trust is not None:
+            try:
+                profile = self.identifier_trust.screen(profile)
+            except GatewayError as exc:
+                return Decoded(index, line, raw, fmt, refusal=Refusal.of("validate", exc, line))
         try:
             incoming = prepare_record(
                 profile, self.source_system, raw, self.received_at, self.actor

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.privacy.disclosure import Disclosure
@@ -21,6 +21,10 @@ from gateway.store.engine import store_error
 from gateway.store.tables import audit_log
 
 DISCLOSURE_ACTION = "disclosure"
+#: A partner erased its own contribution to a profile (gateway.exchange.erasure).
+PARTNER_ERASE_ACTION = "partner.erase"
+#: A partner's query or erase answered "nothing" (absent, or not its to see: the same answer).
+REFUSAL_ACTIONS = {"query": "refused.query", "erase": "refused.erase"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +63,11 @@ def record_disclosure(
 
     :raises ValueError: for a refused disclosure (nothing left, so there is nothing to record).
     """
-    if not disclosure.allowed:
-        raise ValueError("a withheld disclosure is not recorded as a disclosure")
+    if not disclosure.consented or disclosure.purpose is None:
+        raise ValueError(
+            "only a disclosure a consent allowed is recorded (a withheld one, or an answer of "
+            "the partner's own data only, discloses nothing)"
+        )
     return audit.record(
         conn,
         actor=f"partner:{disclosure.partner}",
@@ -108,3 +115,40 @@ def partners_disclosed_to(conn: Connection, golden_id: str) -> list[str]:
         .distinct()
     )
     return sorted(p for p in conn.execute(query).scalars() if p)
+
+
+def record_refusal(
+    conn: Connection,
+    partner: str,
+    operation: str,
+    *,
+    reason: str,
+    message_id: str | None,
+    golden_id: str | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Count one refusal of a partner's query or erase (the partner got the "nothing found"
+    answer). ``reason`` (``absent`` or ``not_visible``) and ``golden_id`` are for the operators
+    only: the partner's answer is the same either way."""
+    return audit.record(
+        conn,
+        actor=f"partner:{partner}",
+        action=REFUSAL_ACTIONS[operation],
+        golden_id=golden_id,
+        partner=partner,
+        message_id=message_id,
+        detail={"reason": reason},
+        at=at,
+    )
+
+
+def refusal_counts(conn: Connection) -> list[tuple[str, str, int]]:
+    """(partner, operation, count) of every refusal recorded (for the metrics)."""
+    operations = {action: operation for operation, action in REFUSAL_ACTIONS.items()}
+    a = audit_log.c
+    rows = conn.execute(
+        select(a.partner, a.action, func.count())
+        .where(a.action.in_(list(operations)), a.partner.is_not(None))
+        .group_by(a.partner, a.action)
+    ).all()
+    return [(row[0], operations[row[1]], int(row[2])) for row in rows]

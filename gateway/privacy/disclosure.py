@@ -1,16 +1,21 @@
 """The disclosure rule: which part of a golden profile one partner may receive, for one purpose.
 
-Default deny, in this order: the partner must declare the purpose; the person must hold a consent
-for that purpose, naming the recipient kind the partner is, that is granted and in force at
-``now`` (not denied, revoked, expired or not yet given); then only the fields the partner may see
-are kept. No consent recorded means nothing is disclosed. Pure functions: no clock, no database.
+Default deny, in this order: the partner must declare the purpose; a consent for that purpose,
+naming the recipient kind the partner is, granted and in force at ``now`` (not denied, revoked,
+expired or not yet given) must have been recorded by a source the gateway trusts for consents
+(:class:`~gateway.privacy.trust.Evidence`: a partner's own consent never counts); then only the
+fields the partner may see are kept. No trusted consent means nothing is disclosed. Besides, what
+the partner's own records hold goes back to it (it sent that data): it fills the fields the
+consent does not cover, and alone it makes an answer that discloses nothing (``purpose`` None).
+Pure functions: no clock, no database.
 
 What a disclosed profile carries besides the allowed fields, and why:
 
 - ``id`` (the golden id): the partner's handle for later queries and erasure; not personal data.
 - identifiers only of the partner's own systems: it knows those keys already.
-- the consents that allowed this disclosure: the partner must know their expiry to stop using
-  the data in time. Other consents (and the metadata, which names source systems) are left out.
+- the trusted consents that allowed this disclosure: the partner must know their expiry to stop
+  using the data in time. Other consents (and the metadata, which names source systems) are left
+  out.
 
 A CPEX profile needs an identifier and a person or organization, so a profile with no identifier
 the partner may see gets none disclosed: the golden id is then its only identifier, as
@@ -21,7 +26,7 @@ organization whose name is withheld cannot be written at all, so nothing is disc
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -29,6 +34,7 @@ from typing import Any
 
 from gateway.model import Consent, Identifier, Organization, Person, Profile, Purpose
 from gateway.privacy.policy import IDENTIFIERS, DisclosurePolicy
+from gateway.privacy.trust import Evidence
 
 #: The identifier system of the gateway's own golden ids.
 GATEWAY_SYSTEM = "cpex"
@@ -49,13 +55,15 @@ class Withheld(StrEnum):
 class Disclosure:
     """The outcome of the rule for one profile, partner and purpose.
 
-    ``profile`` is None when nothing may be disclosed (``withheld`` says why); otherwise it holds
+    ``profile`` is None when nothing may be sent (``withheld`` says why); otherwise it holds
     only the allowed parts, and ``fields`` lists the dotted paths that carry data in it.
+    ``purpose`` is None for an answer that carries only the partner's own data: nothing is
+    disclosed by it (it is not written to the disclosure audit, and no delivery is made of it).
     """
 
     golden_id: str | None
     partner: str
-    purpose: Purpose
+    purpose: Purpose | None
     profile: Profile | None
     fields: tuple[str, ...] = ()
     withheld: Withheld | None = None
@@ -64,98 +72,151 @@ class Disclosure:
     def allowed(self) -> bool:
         return self.profile is not None
 
+    @property
+    def consented(self) -> bool:
+        """Allowed by a trusted consent for ``purpose`` (not only the partner's own data)."""
+        return self.profile is not None and self.purpose is not None
+
 
 def authorising_consents(
-    profile: Profile, policy: DisclosurePolicy, purpose: Purpose, now: datetime
+    consents: Iterable[Consent], policy: DisclosurePolicy, purpose: Purpose, now: datetime
 ) -> tuple[Consent, ...]:
-    """The person's consents that allow disclosing to this partner for this purpose at ``now``."""
+    """The trusted consents that allow disclosing to this partner for this purpose at ``now``."""
     return tuple(
         c
-        for c in profile.consents
+        for c in consents
         if c.purpose is purpose and c.recipient is policy.recipient and c.in_force(now)
     )
 
 
 def disclose(
-    profile: Profile, policy: DisclosurePolicy, purpose: Purpose, now: datetime
+    profile: Profile,
+    policy: DisclosurePolicy,
+    purpose: Purpose,
+    now: datetime,
+    evidence: Evidence,
 ) -> Disclosure:
-    """Apply the rule: the disclosed profile (or none) and the fields it carries."""
+    """Apply the rule for ``purpose``: the disclosed profile (or none) and the fields it carries.
+
+    ``evidence`` is what the person's source records say (:func:`~gateway.privacy.trust.
+    evidence_of`): the trusted consents, and the partner's own contribution.
+    """
 
     def withheld(reason: Withheld) -> Disclosure:
         return Disclosure(profile.id, policy.partner, purpose, None, withheld=reason)
 
     if purpose not in policy.purposes:
         return withheld(Withheld.PURPOSE_NOT_DECLARED)
-    consents = authorising_consents(profile, policy, purpose, now)
+    consents = authorising_consents(evidence.consents, policy, purpose, now)
     if not consents:
         return withheld(Withheld.NO_CONSENT)
-    organization = _filtered(profile.organization, Organization, "organization", policy)
-    if profile.organization is not None and organization is None:
+    own = evidence.contribution(policy.system)
+    disclosed = _view(profile, own, policy, policy.allows_field, consents)
+    if profile.organization is not None and disclosed.organization is None:
         return withheld(Withheld.ORGANIZATION_NAME)
-    person = _filtered(profile.person, Person, "person", policy)
-    if profile.person is not None and person is None:
-        person = Person()
-    kept: dict[str, Any] = {
-        f.name: getattr(profile, f.name) if policy.allows_field(f.name) else _empty(f)
-        for f in dataclasses.fields(Profile)
-        if f.name not in _NOT_BY_CATEGORY
-    }
-    disclosed = Profile(
-        id=profile.id,
-        identifiers=_identifiers(profile, policy),
-        person=person,
-        organization=organization,
-        consents=consents,
-        **kept,
-    )
     return Disclosure(profile.id, policy.partner, purpose, disclosed, _carried_fields(disclosed))
 
 
-def disclose_for_any(
-    profile: Profile, policy: DisclosurePolicy, now: datetime, purposes: Iterable[Purpose] = ()
-) -> Disclosure:
-    """The first allowed disclosure over ``purposes`` (default: the partner's, in its order).
+def disclose_own(profile: Profile, policy: DisclosurePolicy, evidence: Evidence) -> Disclosure:
+    """Only what the partner's own records hold (nothing if it has no record of the person)."""
+    own = evidence.contribution(policy.system)
+    if own is None or (own.person is None and own.organization is None):
+        return Disclosure(profile.id, policy.partner, None, None, withheld=Withheld.NO_CONSENT)
+    shown = _view(profile, own, policy, lambda path: False, ())
+    return Disclosure(profile.id, policy.partner, None, shown, _carried_fields(shown))
 
-    Used to answer a partner's query, which names no purpose: the partner's declared purposes are
-    tried in the order its file lists them. When none allows it, the last refusal is returned.
+
+def disclose_for_any(
+    profile: Profile,
+    policy: DisclosurePolicy,
+    now: datetime,
+    evidence: Evidence,
+    purposes: Iterable[Purpose] = (),
+) -> Disclosure:
+    """The first disclosure a trusted consent allows over ``purposes`` (default: the
+    partner's, in its order); failing that, the partner's own data (:func:`disclose_own`);
+    failing that, the last refusal.
+
+    Used to answer a partner's query, which names no purpose.
     """
     result: Disclosure | None = None
     for purpose in tuple(purposes) or policy.purposes:
-        result = disclose(profile, policy, purpose, now)
+        result = disclose(profile, policy, purpose, now, evidence)
         if result.allowed:
             return result
     if result is None:
         raise ValueError(f"partner {policy.partner} declares no purpose")
-    return result
+    own = disclose_own(profile, policy, evidence)
+    return own if own.allowed else result
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _filtered(value: Any, cls: type, prefix: str, policy: DisclosurePolicy) -> Any:
-    """``value`` (a Person or Organization) with the fields the policy does not allow emptied.
+def _view(
+    profile: Profile,
+    own: Profile | None,
+    policy: DisclosurePolicy,
+    allows: Callable[[str], bool],
+    consents: tuple[Consent, ...],
+) -> Profile:
+    """The golden profile's fields that ``allows`` lets through, the gaps filled from the
+    partner's own contribution ``own``."""
+    person = _part(profile, own, "person", Person, allows)
+    if person is None and profile.person is not None:
+        person = Person()
+    kept: dict[str, Any] = {}
+    for f in dataclasses.fields(Profile):
+        if f.name in _NOT_BY_CATEGORY:
+            continue
+        value = getattr(profile, f.name) if allows(f.name) else _empty(f)
+        if value in (None, ()) and own is not None:
+            value = getattr(own, f.name)
+        kept[f.name] = value
+    return Profile(
+        id=profile.id,
+        identifiers=_identifiers(profile, own, policy),
+        person=person,
+        organization=_part(profile, own, "organization", Organization, allows),
+        consents=consents,
+        **kept,
+    )
 
-    None when nothing allowed is left, or when a required field (one with no default) is not
-    allowed: such a part cannot be written without it.
+
+def _part(
+    profile: Profile, own: Profile | None, name: str, cls: type, allows: Callable[[str], bool]
+) -> Any:
+    """The ``person`` or ``organization`` of ``profile`` with the fields ``allows`` refuses
+    taken from ``own`` (the partner's contribution) or emptied.
+
+    None when nothing is left, or when a required field (one with no default) has no value
+    that may be shown: such a part cannot be written without it.
     """
-    if value is None:
+    value = getattr(profile, name)
+    mine = getattr(own, name) if own is not None else None
+    if value is None and mine is None:
         return None
     kept: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
-        if policy.allows_field(f"{prefix}.{f.name}"):
-            kept[f.name] = getattr(value, f.name)
-        elif _has_default(f):
-            kept[f.name] = _empty(f)
-        else:
-            return None
-    result = cls(**kept)
-    return result if any(v not in (None, ()) for v in kept.values()) else None
+        shown = value is not None and allows(f"{name}.{f.name}")
+        chosen = getattr(value, f.name) if shown else None
+        if chosen in (None, ()) and mine is not None:
+            chosen = getattr(mine, f.name)
+        if chosen in (None, ()):
+            if not _has_default(f):
+                return None
+            chosen = _empty(f)
+        kept[f.name] = chosen
+    return cls(**kept) if any(v not in (None, ()) for v in kept.values()) else None
 
 
-def _identifiers(profile: Profile, policy: DisclosurePolicy) -> tuple[Identifier, ...]:
-    own = tuple(i for i in profile.identifiers if i.system in policy.identifier_systems)
-    if own or profile.id is None:
-        return own
+def _identifiers(
+    profile: Profile, own: Profile | None, policy: DisclosurePolicy
+) -> tuple[Identifier, ...]:
+    known = profile.identifiers + (own.identifiers if own is not None else ())
+    shown = tuple(dict.fromkeys(i for i in known if i.system in policy.identifier_systems))
+    if shown or profile.id is None:
+        return shown
     return (Identifier(GATEWAY_SYSTEM, profile.id),)
 
 

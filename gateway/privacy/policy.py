@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.model import DataCategory, Purpose, Recipient, field_categories
+from gateway.privacy.trust import PARTNER_PREFIX
 
 #: Field paths a policy may name besides the categorised ones: a nested part as a whole.
 _PARENTS = frozenset(p.partition(".")[0] for p in field_categories() if "." in p)
@@ -32,7 +33,8 @@ class DisclosurePolicy:
     ``partner`` names the recipient in the audit log; ``recipient`` is the P3P recipient kind the
     partner is, which a consent must name to cover it; ``categories`` and ``fields`` are the union
     of what it may see; ``identifier_systems`` the systems whose keys it may see (its own, so it
-    can match the answer to its record).
+    can match the answer to its record); ``system`` the partner's own system, whose records
+    are its own contribution.
     """
 
     partner: str
@@ -41,8 +43,12 @@ class DisclosurePolicy:
     categories: frozenset[DataCategory] = frozenset()
     fields: frozenset[str] = frozenset()
     identifier_systems: frozenset[str] = field(default_factory=frozenset)
+    #: The partner's own system (``partner:<id>``): whose records are its own contribution.
+    system: str = ""
 
     def __post_init__(self) -> None:
+        if not self.system:
+            object.__setattr__(self, "system", f"{PARTNER_PREFIX}{self.partner}")
         unknown = sorted(self.fields - known_field_paths())
         if unknown:
             raise ValueError(f"unknown field paths in policy of {self.partner}: {unknown}")

@@ -378,3 +378,20 @@ review_claim = Table(
     Column("actor", String(100), nullable=False),
     Column("claimed_until", UTCDateTime, nullable=False),
 )
+
+# --- erasure requests (0010) ------------------------------------------------------------------
+# A partner's erase removes only what it contributed; the rest of the person is a request for a
+# steward (gateway.delivery.erasure_requests). No personal data: ids, the partner, the message.
+erasure_request = Table(
+    "erasure_request",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("golden_id", String(40), nullable=False, index=True),  # no FK: outlives a merge
+    Column("partner", String(64), nullable=False),  # who asked
+    Column("message_id", String(200)),  # the erase message that asked
+    Column("status", String(16), nullable=False),  # open | approved | rejected
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+    Column("decided_by", String(100)),
+    Index(None, "status", "id"),
+)

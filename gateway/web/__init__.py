@@ -13,6 +13,7 @@ from gateway.web import (
     console,
     deliveries,
     disclosures,
+    erasure_requests,
     errors,
     exchange,
     health,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.register_blueprint(history.bp)
     app.register_blueprint(deliveries.bp)
     app.register_blueprint(privacy_rights.bp)
+    app.register_blueprint(erasure_requests.bp)
     app.register_blueprint(exchange.bp)
     app.register_blueprint(soap.bp)
     app.register_blueprint(console.bp)

@@ -121,6 +121,8 @@ DETAILS: dict[str, dict[str, Any]] = {
     "review.reject": {"responses": {"409": _ERROR}},
     "quarantine.retry": {"responses": {"409": _ERROR}},
     "quarantine.discard": {"responses": {"409": _ERROR}},
+    "erasure_requests.approve": {"responses": {"409": _ERROR}},
+    "erasure_requests.reject": {"responses": {"409": _ERROR}},
 }
 
 

@@ -64,6 +64,10 @@ def test_config_env_variable_names_the_file(tmp_path: Path) -> None:
         ('version = 1\n[database]\nurl = ""\n', "database.url", "at least 1 character"),
         ('version = 1\n[logging]\nlevel = "LOUD"\n', "logging.level", "'DEBUG'"),
         ("version = 7\n", "version", "unsupported config version 7"),
+        ('version = 1\n[privacy]\nconsent_sources = ["erp", "partner:acme"]\n',
+         "privacy", "remove partner:acme from consent_sources"),
+        ('version = 1\n[privacy]\npartner_erasure = "delete"\n', "privacy.partner_erasure",
+         "'request' or 'erase'"),
     ],
 )
 def test_bad_file_names_file_and_key(tmp_path: Path, text: str, key: str, reason: str) -> None:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.config import load_settings
 from gateway.delivery.backoff import retry_delay
-from gateway.delivery.routing import DeliveryKind, History, Route, route_event
+from gateway.delivery.routing import DeliveryKind, History, Route
+from gateway.delivery.routing import route_event as routed
 from gateway.delivery.settings import load_delivery_settings
 from gateway.errors import ConfigError
+from gateway.model import Profile
 from gateway.partners.registry import load_partners
+from gateway.privacy import Evidence
 from tests.delivery.conftest import SHOP, Hub, person
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -29,10 +33,19 @@ def partners(tmp_path: Path) -> list:  # type: ignore[type-arg]
 def test_routing(partners: list) -> None:  # type: ignore[type-arg]
     fresh = History({}, {})
     profile = person("1")
+    trusted = Evidence(consents=profile.consents)  # as if the CRM recorded them
+
+    def route_event(kind: str, person: Profile | None, partners: list,  # type: ignore[type-arg]
+                    history: History, now: datetime, **kwargs: Any) -> list[Route]:
+        evidence = trusted if person is not None and person.consents else Evidence()
+        return routed(kind, person, partners, history, now, evidence=evidence, **kwargs)
+
     assert route_event("updated", profile, partners, fresh, NOW) == [
         Route("shop", DeliveryKind.PROFILE, profile.consents[0].purpose)]
     no_consent = person("1", consents=())
     assert route_event("updated", no_consent, partners, fresh, NOW) == []  # default deny
+    # a consent the partner recorded itself is not one the gateway trusts
+    assert routed("updated", profile, partners, fresh, NOW, evidence=Evidence()) == []
     received = History({"shop": EARLIER}, {})
     assert route_event("updated", no_consent, partners, received, NOW) == [
         Route("shop", DeliveryKind.OPTOUT)]

@@ -84,6 +84,14 @@ BROKEN = {
     "missing version": (MINIMAL.replace("version = 1", ""), "version", "version = 1"),
     "unsupported version": (MINIMAL.replace("version = 1", "version = 2"), "version", "2"),
     "not TOML": ("id = ", None, "not valid TOML"),
+    "bad foreign identifier mode": (
+        MINIMAL + '[inbound]\nforeign_identifiers = "merge"\n',
+        "inbound.foreign_identifiers", "'reject' or 'strip'",
+    ),
+    "bad trusted identifier system": (
+        MINIMAL + '[inbound]\ntrusted_identifiers = ["web shop"]\n',
+        "inbound.trusted_identifiers", "not a system code",
+    ),
 }
 
 

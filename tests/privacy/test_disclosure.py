@@ -24,11 +24,13 @@ from gateway.model import (
 )
 from gateway.privacy import (
     GATEWAY_SYSTEM,
+    Disclosure,
     DisclosurePolicy,
+    Evidence,
     Withheld,
-    disclose,
-    disclose_for_any,
 )
+from gateway.privacy import disclose as disclose_with
+from gateway.privacy import disclose_for_any as disclose_for_any_with
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -59,6 +61,16 @@ def profile(*consents: Consent) -> Profile:
         segments=("vip",),
         consents=consents,
     )
+
+
+def disclose(p: Profile, pol: DisclosurePolicy, purpose: Purpose, now: datetime) -> Disclosure:
+    """The rule with the profile's consents recorded by a trusted source (the trust rules
+    themselves are tested in test_trust.py)."""
+    return disclose_with(p, pol, purpose, now, Evidence(consents=p.consents))
+
+
+def disclose_for_any(p: Profile, pol: DisclosurePolicy, now: datetime) -> Disclosure:
+    return disclose_for_any_with(p, pol, now, Evidence(consents=p.consents))
 
 
 def consent(

@@ -38,6 +38,7 @@ TABLES = {
     "rate_window",
     "console_session",
     "review_claim",
+    "erasure_request",
 }
 
 

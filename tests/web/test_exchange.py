@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 from lxml import etree
 
+from gateway.model import Identifier, to_dict
 from gateway.model.envelope import ProfileRef, QueryResult, envelope_from_element
 from gateway.model.namespaces import CPEX_EXCHANGE_NS
+from gateway.pipeline.runner import Batch, Pipeline
 from gateway.store.profiles import ProfileStore
 from gateway.xml.parser import parse_bytes
 from tests.web.conftest import Api
@@ -83,14 +85,14 @@ def test_wrong_partner_with_its_own_sender_may_query_but_not_upsert(exchange: Ex
 
 
 def test_upsert_acknowledges_each_record(exchange: Exchange) -> None:
-    foreign = dataclasses.replace(person("x1"), identifiers=person("x1").identifiers[1:])
+    foreign = dataclasses.replace(person("x1"), identifiers=(Identifier("erp", "E-x1"),))
     response = post(exchange, upsert(person("u1"), foreign, person("u3"),
                                      message_id="msg-upsert-1"))
     assert response.status_code == 200 and response.mimetype == "application/xml"
     answer = answer_of(exchange, response)
     results = answer.body.results  # type: ignore[attr-defined]
     assert [r.status for r in results] == ["created", "rejected", "created"]
-    assert results[1].errors[0].code == "model_error"
+    assert results[1].errors[0].code == "foreign_identifier"
     assert "partner:acme" in results[1].errors[0].message
     assert answer.header.correlation_id == "msg-upsert-1"  # type: ignore[attr-defined]
     assert ProfileStore(exchange.api.gateway.engine).count() == 2
@@ -114,14 +116,22 @@ def test_a_message_sent_again_gets_the_same_answer_and_changes_nothing(
 
 
 def test_query_discloses_only_with_consent_and_records_it(exchange: Exchange) -> None:
-    allowed = stored(exchange, "q1", consent())
-    stored(exchange, "q2")  # no consent: never disclosed
+    """The ERP's people (its consents are trusted): only the one who consented is disclosed."""
+    def from_erp(key: str, *consents: object) -> str:
+        profile = dataclasses.replace(person(key, *consents),  # type: ignore[arg-type]
+                                      identifiers=(Identifier("erp", f"E-{key}"),))
+        report = Pipeline(exchange.api.gateway, Batch("erp", "erp")).run_documents(
+            [to_dict(profile)])
+        return str(report.acknowledgement()["results"][0]["id"])
+
+    allowed = from_erp("q1", consent())
+    from_erp("q2")  # no consent: never disclosed
     response = post(exchange, query(email="Q1@example.org"))
     answer = answer_of(exchange, response)
     assert isinstance(answer.body, QueryResult)  # type: ignore[attr-defined]
     profiles = answer.body.profiles  # type: ignore[attr-defined]
     assert [p.id for p in profiles] == [allowed]
-    assert all(i.system == "partner:acme" for i in profiles[0].identifiers)
+    assert [(i.system, i.key) for i in profiles[0].identifiers] == [("cpex", allowed)]
     assert post(exchange, query(email="q2@example.org")).data.count(b"Profile") == 0
 
     listing = exchange.api.client.get(
@@ -133,6 +143,17 @@ def test_query_discloses_only_with_consent_and_records_it(exchange: Exchange) ->
     assert entry["message_id"] == answer.header.message_id  # type: ignore[attr-defined]
     assert entry["channel"] == "rest"
     assert "emails" in entry["fields"] and "person.family_name" in entry["fields"]
+
+
+def test_a_partner_gets_its_own_records_back_without_a_disclosure(exchange: Exchange) -> None:
+    """Its own data is not a disclosure: answered whatever the consents, never audited."""
+    golden_id = stored(exchange, "o1")  # no consent at all
+    answer = answer_of(exchange, post(exchange, query(email="o1@example.org")))
+    assert [p.id for p in answer.body.profiles] == [golden_id]  # type: ignore[attr-defined]
+    listing = exchange.api.client.get(
+        f"/api/v1/profiles/{golden_id}/disclosures", headers=exchange.headers("admin")
+    ).json
+    assert listing["count"] == 0
 
 
 def test_query_by_family_name_and_postcode(exchange: Exchange) -> None:

@@ -21,6 +21,7 @@ from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
 from gateway.exchange.soap11 import CPEX_SOAP_NS, SOAP_ENV_NS
+from gateway.pipeline.runner import Batch, Pipeline
 from gateway.store.profiles import ProfileStore
 from tests.web.exchange_fixtures import (  # noqa: F401  (fixtures, by name)
     GLOBEX_PASSWORD,
@@ -110,8 +111,8 @@ def test_every_operation(acme: Client, exchange: Exchange) -> None:
     })
     assert [p.id for p in by_key.Body.QueryResult.Profile] == [grace]
 
-    no_consent = fault_of(lambda: get(acme, alan))
-    assert code(no_consent) == "Client.UnknownProfile"
+    own = get(acme, alan).Body.QueryResult.Profile  # no consent: its own data only
+    assert [(p.id, p.Person.FamilyName) for p in own] == [(alan, "Turing")]
 
     erased = acme.service.EraseProfile(Envelope={
         "Header": header("erase"),
@@ -119,8 +120,23 @@ def test_every_operation(acme: Client, exchange: Exchange) -> None:
     })
     assert [r.status for r in erased.Body.Acknowledgement.Result] == ["erased", "not-found"]
     assert code(fault_of(lambda: get(acme, grace))) == "Client.UnknownProfile"
+
+
+def test_disclosures_over_soap_are_audited_by_operation(acme: Client, exchange: Exchange) -> None:
+    """A person of the ERP who consented (the ERP's consents are trusted)."""
+    erp = {"identifiers": [{"system": "erp", "key": "E-h1"}],
+           "person": {"given_name": "Hedy", "family_name": "Lamarr"},
+           "consents": [{"purpose": "contact", "recipient": "same", "status": "granted",
+                         "given": NOW.isoformat()}]}
+    report = Pipeline(exchange.api.gateway, Batch("erp", "erp")).run_documents([erp])
+    hedy = report.acknowledgement()["results"][0]["id"]
+    assert [p.id for p in get(acme, hedy).Body.QueryResult.Profile] == [hedy]
+    by_name = acme.service.QueryProfiles(Envelope={
+        "Header": header("query"), "Body": {"Query": {"FamilyName": "Lamarr"}},
+    })
+    assert [p.Person.GivenName for p in by_name.Body.QueryResult.Profile] == ["Hedy"]
     disclosures = exchange.api.client.get(
-        f"/api/v1/profiles/{grace}/disclosures", headers=exchange.headers("admin")
+        f"/api/v1/profiles/{hedy}/disclosures", headers=exchange.headers("admin")
     ).json["disclosures"]
     assert [d["channel"] for d in disclosures] == ["soap.GetProfile", "soap.QueryProfiles"]
 
