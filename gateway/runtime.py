@@ -82,6 +82,34 @@ class Gateway:
         erase_in_transaction(conn, golden_id, actor=actor, requested_by=requested_by,
                              message_id=message_id, now=now)
 
+    def erase_for_source(
+        self,
+        conn: Connection,
+        golden_id: str,
+        *,
+        source_system: str,
+        actor: str,
+        requested_by: str | None,
+        message_id: str | None,
+        now: datetime,
+    ) -> None:
+        """The erasure a source that holds a record of the person asks for: a partner's erases
+        only what it contributed and files a request for the rest
+        (:func:`gateway.delivery.partner_erasure.erase_contribution`); any other source's
+        erases the person (:meth:`erase_person`)."""
+        from gateway.delivery.partner_erasure import erase_contribution
+        from gateway.privacy.trust import PARTNER_PREFIX
+
+        if not source_system.startswith(PARTNER_PREFIX):
+            self.erase_person(conn, golden_id, actor=actor, requested_by=requested_by,
+                              message_id=message_id, now=now)
+            return
+        erase_contribution(
+            conn, golden_id, partner=requested_by or source_system[len(PARTNER_PREFIX):],
+            system=source_system, rules=self.profiles.rules,
+            rest=self.settings.privacy.partner_erasure, message_id=message_id, now=now,
+        )
+
     @property
     def xml_limits(self) -> XMLLimits:
         return self.settings.xml.limits

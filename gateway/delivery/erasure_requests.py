@@ -1,6 +1,6 @@
 """Erasure requests: what a partner's erase leaves for a steward to decide.
 
-A partner erases only what it contributed (:mod:`gateway.exchange.erasure`). When the person
+A partner erases only what it contributed (:mod:`gateway.delivery.partner_erasure`). When the person
 holds data from other sources too, the partner's erase files a request here (one open request
 per person and partner); a steward approves it (the whole person is erased, with the erase
 notices of :func:`gateway.delivery.rights.erase_in_transaction`) or rejects it. With

@@ -14,7 +14,7 @@ the exchange schema. In between:
    its own namespace only); query and erase in one transaction each, in which every
    disclosure and erasure writes its audit row. What a query shows is decided by trusted
    consents plus the partner's own records (:mod:`gateway.privacy.disclosure`); an erase
-   removes the partner's own contribution (:mod:`gateway.exchange.erasure`); a person the
+   removes the partner's own contribution (:mod:`gateway.delivery.partner_erasure`); a person the
    partner may not see and one who does not exist get the same answer;
 4. build the answer (:mod:`gateway.exchange.replies`) and validate it before it leaves; for
    queries this happens inside the transaction, so an answer that cannot be sent leaves no
@@ -33,6 +33,7 @@ from lxml import etree
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.delivery.partner_erasure import contributed, erase_contribution, erased_by
 from gateway.errors import (
     ModelError,
     NotFoundError,
@@ -40,7 +41,6 @@ from gateway.errors import (
     SchemaValidationError,
     ValidationIssue,
 )
-from gateway.exchange.erasure import contributed, erase_contribution, erased_by
 from gateway.exchange.errors import BadRequestError
 from gateway.exchange.finder import find_profiles, resolve_ref, shows_match
 from gateway.exchange.replies import (
@@ -269,7 +269,7 @@ class ExchangeService:
         partner: PartnerSpec,
         now: datetime,
     ) -> RecordResult:
-        """Erase the partner's contribution to one person (:mod:`gateway.exchange.erasure`).
+        """Erase the partner's contribution to one person (:mod:`gateway.delivery.partner_erasure`).
 
         A person the partner has no record of gets the answer of a person who does not exist
         (no existence oracle); a repeated erase of a profile the partner erased answers

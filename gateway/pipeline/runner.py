@@ -189,10 +189,11 @@ class Pipeline:
 class RecordEraser:
     """Erases the person a record of the batch names, when its mapping says ``do: erase``.
 
-    The erasure itself is the gateway's one erasure (:meth:`Gateway.erase_person`: profile,
+    The erasure itself is the gateway's one erasure (:meth:`Gateway.erase_for_source`: profile,
     source records, quarantined records, outbox payloads, notices to earlier recipients), under
     the same rule as a partner's EraseProfile: only a source that holds a record of the person
-    may erase them. A record for someone the source has no record of (never sent, or erased
+    may erase, and a partner erases only its own records of them and files an erasure request
+    for the rest. A record for someone the source has no record of (never sent, or erased
     before) gets the same answer, ``erased``: a sender learns nothing from it.
     """
 
@@ -209,9 +210,9 @@ class RecordEraser:
             )
         ).scalar()
         if golden_id is not None:
-            self.gateway.erase_person(
-                conn, golden_id, actor=self.batch.actor, requested_by=self.batch.partner_id,
-                message_id=self.batch.message_id, now=now,
+            self.gateway.erase_for_source(
+                conn, golden_id, source_system=self.batch.source_system, actor=self.batch.actor,
+                requested_by=self.batch.partner_id, message_id=self.batch.message_id, now=now,
             )
         return RecordOutcome(decoded.index, "erased", None, decoded.line, reason=decoded.reason,
                              warnings=decoded.warnings)

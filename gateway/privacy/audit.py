@@ -21,7 +21,7 @@ from gateway.store.engine import store_error
 from gateway.store.tables import audit_log
 
 DISCLOSURE_ACTION = "disclosure"
-#: A partner erased its own contribution to a profile (gateway.exchange.erasure).
+#: A partner erased its own contribution to a profile (gateway.delivery.partner_erasure).
 PARTNER_ERASE_ACTION = "partner.erase"
 #: A partner's query or erase answered "nothing" (absent, or not its to see: the same answer).
 REFUSAL_ACTIONS = {"query": "refused.query", "erase": "refused.erase"}
