@@ -45,6 +45,7 @@ def list_requests() -> Response:
 @bp.get("/<int:request_id>")
 @access(Access.ADMIN)
 def get_request(request_id: int) -> Response:
+    """One erasure request."""
     return jsonify(_queue().get(request_id).to_dict())
 
 

@@ -14,12 +14,14 @@ from gateway.model import Person
 from gateway.pipeline.files import import_file
 from gateway.runtime import Gateway
 from gateway.store.tables import source_record
-from tests.pipeline.test_operations import SHOP_MAPPING, shop, shop_file  # noqa: F401  (fixture)
+from tests.pipeline.test_operations import shop, shop_file  # noqa: F401  (the fixture)
 
 PARTNER = "partner:shopfront"
 
 
-def test_a_partner_erase_record_erases_only_its_own_records(shop: Gateway, tmp_path: Path) -> None:
+def test_a_partner_erase_record_erases_only_its_own_records(
+    shop: Gateway, tmp_path: Path,  # noqa: F811  (the fixture)
+) -> None:
     folder = shop.settings.path("mappings")
     (folder / "shop-in.yaml").write_text(
         (folder / "shop-in.yaml").read_text().replace(
