@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,7 @@ from gateway.delivery.errors import DeliveryError
 from gateway.delivery.routing import DeliveryKind
 from gateway.errors import GatewayError
 from gateway.mapping import MappingSet
-from gateway.model import Identifier, Person, Profile, to_dict
+from gateway.model import Consent, Identifier, Person, Profile, to_dict
 from gateway.model.envelope import (
     Batch,
     Envelope,
@@ -111,12 +112,15 @@ class PayloadBuilder:
                          _soap_operation(partner))
 
     def optout(
-        self, partner: PartnerSpec, profile: Profile, message_id: str, now: datetime
+        self, partner: PartnerSpec, profile: Profile, message_id: str, now: datetime, *,
+        trusted: Iterable[Consent],
     ) -> Outgoing:
-        """The person's key and their consents for the partner's purposes, as they now stand."""
+        """The person's key and their consents for the partner's purposes, as they now stand:
+        ``trusted``, the consents of the sources trusted for consents (the golden profile's may
+        include other partners' own, which are not this partner's business)."""
         policy = partner.policy
         consents = tuple(
-            c for c in profile.consents
+            c for c in trusted
             if c.purpose in policy.purposes and c.recipient is policy.recipient
         )
         if _json_endpoint(partner):

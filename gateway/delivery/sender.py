@@ -157,7 +157,8 @@ class Sender:
         if person is None or person.profile is None:
             raise _Withheld("the person was erased (or merged away) before it was sent")
         if item.kind is DeliveryKind.OPTOUT:
-            return self._builder.optout(partner, person.profile, item.message_id, now), None
+            return self._builder.optout(partner, person.profile, item.message_id, now,
+                                        trusted=evidence[item.golden_id].consents), None
         purposes = [Purpose(item.purpose)] if item.purpose else list(partner.policy.purposes)
         disclosure = None
         for purpose in purposes:
