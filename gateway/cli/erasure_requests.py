@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gateway.cli.context import CliState, pass_state
+from gateway.cli.output import echo_json, json_option
 from gateway.delivery.erasure_requests import ErasureRequests, RequestStatus
 from gateway.store.migrate import ensure_up_to_date
 
@@ -27,10 +28,14 @@ def erasure_requests() -> None:
     show_default=True,
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@json_option
 @pass_state
-def list_command(state: CliState, status: str, limit: int) -> None:
+def list_command(state: CliState, status: str, limit: int, as_json: bool) -> None:
     """One line per request: id, status, golden id, partner, filed at."""
     found = _queue(state).list(None if status == "all" else RequestStatus(status), limit)
+    if as_json:
+        echo_json([r.to_dict() for r in found])
+        return
     for r in found:
         click.echo(f"{r.id}\t{r.status}\t{r.golden_id}\t{r.partner}\t{r.created_at.isoformat()}")
     if not found:
