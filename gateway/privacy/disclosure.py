@@ -14,8 +14,8 @@ What a disclosed profile carries besides the allowed fields, and why:
 - ``id`` (the golden id): the partner's handle for later queries and erasure; not personal data.
 - identifiers only of the partner's own systems: it knows those keys already.
 - the trusted consents that allowed this disclosure: the partner must know their expiry to stop
-  using the data in time. Other consents (and the metadata, which names source systems) are left
-  out.
+  using the data in time; and the consents the partner itself sent (its own data). Other
+  consents (and the metadata, which names source systems) are left out.
 
 A CPEX profile needs an identifier and a person or organization, so a profile with no identifier
 the partner may see gets none disclosed: the golden id is then its only identifier, as
@@ -173,12 +173,13 @@ def _view(
         if value in (None, ()) and own is not None:
             value = getattr(own, f.name)
         kept[f.name] = value
+    mine = own.consents if own is not None else ()
     return Profile(
         id=profile.id,
         identifiers=_identifiers(profile, own, policy),
         person=person,
         organization=_part(profile, own, "organization", Organization, allows),
-        consents=consents,
+        consents=tuple(dict.fromkeys(consents + mine)),
         **kept,
     )
 

@@ -27,7 +27,8 @@ def test_every_list_command_has_json() -> None:
             lists.append(name)
             options = {o for p in command.commands["list"].params for o in p.opts}
             assert "--json" in options, f"{name} list has no --json"
-    assert sorted(lists) == ["deliveries", "jobs", "keys", "partners", "quarantine", "review"]
+    assert sorted(lists) == ["deliveries", "erasure-requests", "jobs", "keys", "partners",
+                             "quarantine", "review"]
 
 
 def test_lists_as_json(sqlite_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,6 +48,7 @@ def test_lists_as_json(sqlite_env: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert (key["name"], key["role"], key["status"]) == ("ops", "monitor", "active")
     assert "token" not in key and "hash" not in json.dumps(key)
     assert {p["id"] for p in listed("partners", "list")} == {"acme", "globex", "persona"}
+    assert listed("erasure-requests", "list") == []
     quarantined = listed("quarantine", "list")
     assert quarantined and all(q["status"] == "open" for q in quarantined)
     assert listed("review", "list") == []

@@ -87,7 +87,7 @@ def _template(rule: str) -> str:
 def _fill(template: str, golden_id: str) -> str:
     name = "cpex-in" if "/mappings/" in template else JOB
     return template.format(id=golden_id, name=name, version=1, delivery_id=1,
-                           item_id=1, entry_id=1)
+                           item_id=1, entry_id=1, request_id=1)
 
 
 def test_matrix_covers_every_endpoint(api: Api) -> None:
