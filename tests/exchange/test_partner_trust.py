@@ -234,7 +234,8 @@ def test_a_trusted_consent_decides_and_a_partner_consent_never_widens(exchange: 
     answer = shown(exchange, profile_id=victim)
     assert secrets_in(answer) == {"BA1 1AA", "victoria.quinlan@example.com", "+441225000111",
                                   "Quinlan"}
-    assert answer[0].consents == (granted,)  # the ERP's, which allowed it
+    # the ERP's, which allowed it, and acme's own (its data, marked as its own)
+    assert answer[0].consents == (granted, dataclasses.replace(later, source="partner:acme"))
     assert all(i.system == "partner:acme" for i in answer[0].identifiers)  # never erp's keys
 
 
