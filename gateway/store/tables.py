@@ -379,7 +379,7 @@ review_claim = Table(
     Column("claimed_until", UTCDateTime, nullable=False),
 )
 
-# --- erasure requests (0010) ------------------------------------------------------------------
+# --- erasure requests (0011) ------------------------------------------------------------------
 # A partner's erase removes only what it contributed; the rest of the person is a request for a
 # steward (gateway.delivery.erasure_requests). No personal data: ids, the partner, the message.
 erasure_request = Table(

@@ -55,10 +55,10 @@ def test_upgrade_takes_a_url_and_can_run_twice(db_url: str, engine: Engine) -> N
 
 
 def test_current_revision_is_none_before_and_head_after(engine: Engine) -> None:
-    assert head_revision() == "0010"
+    assert head_revision() == "0011"
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == "0010"
+    assert current_revision(engine) == "0011"
 
 
 def test_upgrade_one_step_at_a_time(engine: Engine) -> None:
