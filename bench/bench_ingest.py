@@ -45,8 +45,8 @@ def ceiling(path: Path) -> tuple[float, float]:
     from gateway.config import load_settings
     from gateway.model.namespaces import CPEX_PROFILE_NS
     from gateway.model.xmlcodec import PROFILE_TAG
-    from gateway.xml.parser import iter_records
     from gateway.xml.schemas import SchemaRegistry
+    from gateway.xml.stream import iter_records
 
     settings = load_settings(REPO / "config" / "gateway.toml", environ={})
     validator = SchemaRegistry(settings.path("schemas")).validator(CPEX_PROFILE_NS)

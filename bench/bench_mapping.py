@@ -20,7 +20,7 @@ from pathlib import Path
 from gateway.mapping import load_mapping
 from gateway.model.namespaces import CPEX_PROFILE_NS
 from gateway.model.xmlcodec import profile_from_element
-from gateway.xml.parser import iter_records
+from gateway.xml.stream import iter_records
 
 REPO = Path(__file__).resolve().parents[1]
 TAG = f"{{{CPEX_PROFILE_NS}}}Profile"

@@ -46,15 +46,29 @@ class ServerSettings(_Section):
     port: int = Field(8080, ge=1, le=65535)
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     threads: int = Field(8, ge=1, le=256)  # requests served at once by ``serve``
+    # The address partners reach the gateway at (the WSDL's service address); never taken from
+    # a request's Host header. Default: http://host:port.
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 class XMLSettings(_Section):
     max_document_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_depth: int = Field(64, ge=4, le=250)
+    max_namespaces: int = Field(64, ge=4, le=1024)
+    max_attributes: int = Field(256, ge=8, le=4096)
 
     @property
     def limits(self) -> XMLLimits:
-        return XMLLimits(max_bytes=self.max_document_bytes, max_depth=self.max_depth)
+        return XMLLimits(
+            max_bytes=self.max_document_bytes,
+            max_depth=self.max_depth,
+            max_namespaces=self.max_namespaces,
+            max_attributes=self.max_attributes,
+        )
 
 
 class PathSettings(_Section):

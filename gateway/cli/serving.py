@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from waitress.server import create_server
 
 from gateway.cli.context import CliState, pass_state
 from gateway.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 scheduler_option = click.option(
     "--scheduler/--no-scheduler",
@@ -68,15 +71,28 @@ def bind(state: CliState, host: str | None, port: int | None) -> Bound:
     # waitress: a production WSGI server in one process, so the embedded scheduler and
     # dispatcher threads live beside it (never inside gunicorn's forked workers).
     try:
-        server = create_server(
-            target, host=host, port=port, threads=settings.server.threads, ident="cpex-gateway"
-        )
+        server = make_server(target, settings, host=host, port=port)
     except OSError as exc:
         raise ConfigError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another with --port)",
             key="server.port",
         ) from exc
     return Bound(server, host, int(getattr(server, "effective_port", port)), target)
+
+
+def make_server(app: WSGIApp, settings: Settings, *, host: str, port: int) -> Any:
+    """The waitress server of ``serve``: its own body cap follows ``server.max_body_bytes``, so
+    an oversized body is refused while it arrives, not buffered (up to waitress's 1 GiB) first."""
+    from gateway.web.body import server_body_cap
+
+    return create_server(
+        app,
+        host=host,
+        port=port,
+        threads=settings.server.threads,
+        ident="cpex-gateway",
+        max_request_body_size=server_body_cap(settings.server.max_body_bytes),
+    )
 
 
 @click.command()
@@ -109,6 +125,9 @@ def run_server(
     from scheduler.embedded import start_embedded_scheduler
 
     gateway = state.use_configured_logging()
+    # the bound address is the one the WSDL states, unless server.public_url says otherwise
+    server = gateway.settings.server.model_copy(update={"host": bound.host, "port": bound.port})
+    gateway.settings = gateway.settings.model_copy(update={"server": server})
     runner = watcher = None
     try:
         bound.target.app = create_app(gateway=gateway)

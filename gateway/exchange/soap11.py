@@ -64,6 +64,8 @@ _CARRIES = {
 
 
 class FaultCode(StrEnum):
+    VERSION_MISMATCH = "VersionMismatch"
+    MUST_UNDERSTAND = "MustUnderstand"
     INVALID_XML = "Client.InvalidXML"
     SCHEMA_VIOLATION = "Client.SchemaViolation"
     INVALID_REQUEST = "Client.InvalidRequest"
@@ -75,8 +77,28 @@ class FaultCode(StrEnum):
     INTERNAL = "Server.Internal"
 
 
+class SoapRequestError(BadRequestError):
+    """The SOAP framing is wrong: not a SOAP 1.1 envelope, no or an unknown operation wrapper."""
+
+    code = "soap_request"
+
+
+class SoapVersionMismatchError(SoapRequestError):
+    """An envelope of another SOAP version (1.2): Fault ``VersionMismatch``."""
+
+    code = "soap_version_mismatch"
+
+
+class SoapMustUnderstandError(SoapRequestError):
+    """A header entry marked ``mustUnderstand="1"`` the gateway does not understand."""
+
+    code = "soap_must_understand"
+
+
 # First match wins: subclasses before their parents.
 _FAULT_CODES: list[tuple[type[GatewayError], FaultCode]] = [
+    (SoapVersionMismatchError, FaultCode.VERSION_MISMATCH),
+    (SoapMustUnderstandError, FaultCode.MUST_UNDERSTAND),
     (AuthenticationError, FaultCode.NOT_AUTHORISED),
     (PermissionDeniedError, FaultCode.NOT_AUTHORISED),
     (NotFoundError, FaultCode.UNKNOWN_PROFILE),
@@ -88,12 +110,6 @@ _FAULT_CODES: list[tuple[type[GatewayError], FaultCode]] = [
     (RateLimitedError, FaultCode.RATE_LIMITED),
     (StoreError, FaultCode.UNAVAILABLE),
 ]
-
-
-class SoapRequestError(BadRequestError):
-    """The SOAP framing is wrong: not a SOAP 1.1 envelope, no or an unknown operation wrapper."""
-
-    code = "soap_request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +136,14 @@ def read_request(root: Element) -> SoapRequest:
         UsernameToken that is not plain text.
     """
     if root.tag != _q(SOAP_ENV_NS, "Envelope"):
+        name = etree.QName(root)
+        if name.localname == "Envelope" and name.namespace:
+            raise SoapVersionMismatchError(
+                f"an Envelope in {name.namespace} is not served: this endpoint speaks SOAP 1.1 "
+                f"({SOAP_ENV_NS})"
+            )
         raise SoapRequestError(f"expected a SOAP 1.1 Envelope ({SOAP_ENV_NS})")
+    _check_must_understand(root)
     body = root.find(_q(SOAP_ENV_NS, "Body"))
     children = [c for c in body if isinstance(c.tag, str)] if body is not None else []
     if len(children) != 1:
@@ -143,6 +166,38 @@ def read_request(root: Element) -> SoapRequest:
             f"{operation} must hold exactly one Envelope element in {CPEX_EXCHANGE_NS}"
         )
     return SoapRequest(operation, inner[0], _username_token(root))
+
+
+#: Header entries the gateway understands (so may be marked mustUnderstand).
+_UNDERSTOOD = frozenset({_q(WSSE_NS, "Security")})
+
+
+def _check_must_understand(root: Element) -> None:
+    header = root.find(_q(SOAP_ENV_NS, "Header"))
+    for entry in header if header is not None else ():
+        if not isinstance(entry.tag, str) or entry.tag in _UNDERSTOOD:
+            continue
+        if entry.get(_q(SOAP_ENV_NS, "mustUnderstand"), "0").strip() in ("1", "true"):
+            name = etree.QName(entry)
+            raise SoapMustUnderstandError(
+                f"header {{{name.namespace}}}{name.localname} is marked mustUnderstand and is "
+                "not understood here (understood: WS-Security)"
+            )
+
+
+def check_action(operation: SoapOperation, soap_action: str | None) -> None:
+    """The HTTP ``SOAPAction``, when a client sends one (not empty), must name the operation
+    in the Body (the WSDL's ``urn:cpex:soap:1.0#<Operation>``).
+
+    :raises SoapRequestError: it names another.
+    """
+    action = (soap_action or "").strip().strip('"').strip()
+    expected = f"{CPEX_SOAP_NS}#{operation}"
+    if action and action != expected:
+        raise SoapRequestError(
+            f"SOAPAction '{action[:200]}' does not match the operation in the Body "
+            f"({operation}: '{expected}')"
+        )
 
 
 def _username_token(root: Element) -> UsernameToken | None:
@@ -183,13 +238,15 @@ def render_fault(error: BaseException) -> bytes:
     gateway_error = error if isinstance(error, GatewayError) else None
     envelope, body = _skeleton()
     fault = etree.SubElement(body, _q(SOAP_ENV_NS, "Fault"))
-    etree.SubElement(fault, "faultcode").text = f"soap:{code}"
+    etree.SubElement(fault, "faultcode").text = f"soap:{code}"  # e.g. soap:Client.InvalidXML
     etree.SubElement(fault, "faultstring").text = (
         gateway_error.message if gateway_error is not None else "internal error"
     )
     detail = etree.SubElement(fault, "detail")
     error_element = etree.SubElement(
-        detail, _q(CPEX_SOAP_NS, "Error"), nsmap={"s": CPEX_SOAP_NS},
+        detail,
+        _q(CPEX_SOAP_NS, "Error"),
+        nsmap={"s": CPEX_SOAP_NS},
         code=gateway_error.code if gateway_error is not None else "internal",
     )
     if isinstance(error, SchemaValidationError):

@@ -130,6 +130,23 @@ class Pipeline:
                 report.replayed, report.stored = True, stored
                 log.info("message %s was processed before: stored acknowledgement", message_id)
                 return report
+        try:
+            self._store_all(decoded, report)
+        except BaseException:
+            if message_id is not None:  # a re-send runs it again; the row says it failed
+                messages.fail(self.gateway.engine, message_id, self.batch.source_system)
+            raise
+        if message_id is not None:
+            messages.finish(
+                self.gateway.engine,
+                message_id,
+                self.batch.source_system,
+                report.acknowledgement(),
+                report.total,
+            )
+        return report
+
+    def _store_all(self, decoded: Iterator[Decoded], report: BatchReport) -> None:
         chunk: list[Decoded] = []
         for item in decoded:
             if item.operation is Operation.ERASE:
@@ -142,17 +159,7 @@ class Pipeline:
             if len(chunk) >= self.chunk_size:
                 self._flush(chunk, report)
                 chunk = []
-        if chunk:
-            self._flush(chunk, report)
-        if message_id is not None:
-            messages.finish(
-                self.gateway.engine,
-                message_id,
-                self.batch.source_system,
-                report.acknowledgement(),
-                report.total,
-            )
-        return report
+        self._flush(chunk, report)
 
     def _flush(self, chunk: list[Decoded], report: BatchReport) -> None:
         if not chunk:

@@ -71,7 +71,7 @@ inbound_message = Table(
     # Message ids are the sender's: two senders may use the same one.
     Column("source_system", String(SYSTEM_LENGTH), primary_key=True),
     Column("message_id", String(200), primary_key=True),
-    Column("status", String(16), nullable=False),  # processing | done
+    Column("status", String(16), nullable=False),  # messages.MessageStatus
     Column("received_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
     Column("records", Integer),

@@ -10,6 +10,7 @@ from gateway.mapping_watch import watch_mappings
 from gateway.runtime import Gateway
 from gateway.web import (
     access,
+    body,
     console,
     deliveries,
     disclosures,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     requestlog.init_app(app)
     errors.init_app(app)
     access.init_app(app)
+    body.init_app(app)  # after the access check: bodies of callers let in
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(profiles.bp)

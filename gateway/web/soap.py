@@ -1,14 +1,16 @@
 """The partner exchange over SOAP 1.1: ``/soap/v1/exchange`` (WSDL on GET, calls on POST).
 
 Flask serves a static document/literal wrapped WSDL (``schemas/cpex/cpex-exchange-1.0.wsdl``,
-its address set to the host it is fetched from) and the two XSDs it imports; POSTed envelopes
+its address set from ``server.public_url``) and the two XSDs it imports; POSTed envelopes
 are read with the hardened parser and handled by the same :class:`ExchangeService` as REST, so
 request and answer validate against the same exchange XSD.
 
 Access. At the Flask level the endpoint is PUBLIC; its check is inside, because a SOAP client
 expects every failure as a Fault and would not understand a JSON 401/403. Credentials, in this
 order: ``Authorization: Bearer <key>`` (or ``X-API-Key``), HTTP Basic, a WS-Security
-UsernameToken; none or wrong → Fault ``Client.NotAuthorised``. Every Fault is sent with HTTP 500,
+UsernameToken; none or wrong → Fault ``Client.NotAuthorised``. Credentials in headers are
+checked before the body is read; only a caller without them has its envelope parsed (hardened)
+to find a UsernameToken. Every Fault is sent with HTTP 500,
 as SOAP 1.1 prescribes, including an over-large body (``Client.TooLarge``; nothing is stored).
 """
 
@@ -24,17 +26,19 @@ from lxml import etree
 
 from gateway.errors import AuthenticationError, GatewayError, PermissionDeniedError
 from gateway.exchange import Request
-from gateway.exchange.errors import BadRequestError
+from gateway.exchange.errors import BadRequestError, RateLimitedError
+from gateway.exchange.ratelimit import LoginThrottle
 from gateway.exchange.soap11 import (
     CONTENT_TYPE,
     SoapOperation,
     SoapRequest,
+    check_action,
     read_request,
     render_fault,
     render_response,
 )
 from gateway.model.namespaces import CPEX_EXCHANGE_NS
-from gateway.partners.auth import authenticate_password
+from gateway.partners.auth import LoginKind, authenticate_password
 from gateway.partners.spec import PartnerSpec
 from gateway.security.credentials import CredentialStore, Role
 from gateway.web.access import Access, access
@@ -56,12 +60,14 @@ _OPERATION_PATH = f"{{{CPEX_EXCHANGE_NS}}}Header/{{{CPEX_EXCHANGE_NS}}}Operation
 @bp.get("/exchange")
 @access(Access.PUBLIC)
 def wsdl() -> Response:
-    """The WSDL, with the service address of the host it was asked from."""
+    """The WSDL, with the configured service address (``server.public_url``; never the Host
+    header a caller sent)."""
     app = current_app
     path = gateway_of(app).settings.path("schemas") / WSDL_FILE
     tree = parse_file(path, limits=gateway_of(app).xml_limits)
+    location = f"{gateway_of(app).settings.server.base_url}{bp.url_prefix}/exchange"
     for address in tree.iter(f"{{{WSDL_SOAP_NS}}}address"):
-        address.set("location", request.base_url)
+        address.set("location", location)
     body = etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
     return Response(body, mimetype="text/xml")
 
@@ -91,13 +97,23 @@ def call() -> Response:
         return _fault(error)
 
 
+@bp.errorhandler(GatewayError)
+def _refused_before_the_call(error: GatewayError) -> Response:
+    """An error raised before the view (the app's bounded body read): a Fault all the same."""
+    log.info("SOAP fault %s: %s", error.code, error.message)
+    return _fault(error)
+
+
 def _call() -> Response:
     app = current_app
     parts = exchange_parts(app)
+    partner = _authenticate_by_header(app, parts)  # before the body is read or parsed
     body = read_body()
     tree = parse_bytes(body, source="SOAP request", limits=gateway_of(app).xml_limits)
     soap = read_request(tree.getroot())
-    partner = _authenticate(app, parts, soap)
+    check_action(soap.operation, request.headers.get("SOAPAction"))
+    if partner is None:
+        partner = _authenticate_by_token(parts, soap)
     parts.service.validate_envelope(soap.envelope, source=f"SOAP {soap.operation}")
     asked = (soap.envelope.findtext(_OPERATION_PATH) or "").strip()
     if asked != soap.operation.exchange_operation:
@@ -116,8 +132,9 @@ def _call() -> Response:
     return Response(render_response(soap.operation, answer), content_type=CONTENT_TYPE)
 
 
-def _authenticate(app: Flask, parts: ExchangeParts, soap: SoapRequest) -> PartnerSpec:
-    """The calling partner, from the first kind of credentials presented (module doc)."""
+def _authenticate_by_header(app: Flask, parts: ExchangeParts) -> PartnerSpec | None:
+    """The calling partner from HTTP credentials (key or Basic), or None if none were sent:
+    then the envelope's UsernameToken decides, after the hardened parse (module doc)."""
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     token = value.strip() if scheme.lower() == "bearer" else request.headers.get("X-API-Key")
     if token:
@@ -130,18 +147,35 @@ def _authenticate(app: Flask, parts: ExchangeParts, soap: SoapRequest) -> Partne
                 f"{principal.role} key"
             )
         return admit_key_holder(parts, principal.partner_id)
-    if scheme.lower() == "basic":
-        username, password = _basic(value)
-        partner = authenticate_password(parts.partners, "basic", username, password)
-    elif soap.token is not None:
-        partner = authenticate_password(
-            parts.partners, "ws_security", soap.token.username, soap.token.password
-        )
-    else:
+    if scheme.lower() != "basic":
+        return None
+    username, password = _basic(value)
+    return _password_login(parts, "basic", username, password)
+
+
+def _authenticate_by_token(parts: ExchangeParts, soap: SoapRequest) -> PartnerSpec:
+    """The calling partner from the envelope's WS-Security UsernameToken."""
+    if soap.token is None:
         raise AuthenticationError(
             "credentials required: 'Authorization: Bearer <key>', HTTP Basic or a WS-Security "
             "UsernameToken"
         )
+    return _password_login(parts, "ws_security", soap.token.username, soap.token.password)
+
+
+def _password_login(
+    parts: ExchangeParts, kind: LoginKind, username: str, password: str
+) -> PartnerSpec:
+    """A password login, throttled: past too many failures for the name or from the caller's
+    address it is refused (with Retry-After) before the password is checked."""
+    throttle = LoginThrottle(parts.limiter)
+    address = request.remote_addr
+    throttle.check(username, address)
+    try:
+        partner = authenticate_password(parts.partners, kind, username, password)
+    except AuthenticationError:
+        throttle.failed(username, address)
+        raise
     parts.limiter.admit(partner)
     return partner
 
@@ -156,4 +190,7 @@ def _basic(value: str) -> tuple[str, str]:
 
 
 def _fault(error: BaseException) -> Response:
-    return Response(render_fault(error), status=500, content_type=CONTENT_TYPE)
+    response = Response(render_fault(error), status=500, content_type=CONTENT_TYPE)
+    if isinstance(error, RateLimitedError):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response

@@ -2,18 +2,26 @@
 
 lxml (>= 6.1.3) with entity substitution off, no DTD loading, no network and ``huge_tree`` off.
 A document that carries any DOCTYPE is refused (no legitimate CPEX message needs one, and it is the
-carrier of every entity attack); XInclude is never processed and an XInclude element is refused
-by name. Size and nesting depth are bounded by :class:`XMLLimits` (from config). Parsers are kept
-per thread: lxml parser objects must not be shared between threads.
+carrier of every entity attack), in two independent ways:
+
+- the prolog is scanned to its end before parsing (:mod:`gateway.xml.prolog`), so a DOCTYPE is
+  refused before libxml2 reads it, wherever in the prolog it stands;
+- every parser carries a resolver that refuses every external load libxml2 asks for (DTD,
+  external general or parameter entity): lxml's options alone still let libxml2 open a local
+  file named by an external parameter entity (measured with lxml 6.2 / libxml2 2.14: a file
+  opened, ``/dev/zero`` read forever). So nothing outside the document is ever opened.
+
+XInclude is never processed and an XInclude element is refused by name. Size, nesting depth,
+namespaces in scope and attributes per element are bounded by :class:`XMLLimits` (from config):
+the validator's cost per element grows with the namespaces in scope, so 80,000 declarations on a
+root element made one 2 MB request cost 45 s of CPU. Parsers are kept per thread: lxml parser
+objects must not be shared between threads.
 """
 
 from __future__ import annotations
 
-import io
 import os
-import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,10 +30,11 @@ from typing import IO, Any, cast
 from lxml import etree
 
 from gateway.errors import XMLError, XMLLimitError, XMLSecurityError, XMLSyntaxError
+from gateway.xml.prolog import DOCTYPE_REFUSED, check_prolog, markup_codec
 
 XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 
-_PARSER_OPTIONS: dict[str, Any] = {
+PARSER_OPTIONS: dict[str, Any] = {
     "resolve_entities": False,
     "no_network": True,
     "load_dtd": False,
@@ -42,6 +51,8 @@ class XMLLimits:
 
     max_bytes: int = 10 * 1024 * 1024
     max_depth: int = 64
+    max_namespaces: int = 64  # namespaces in scope at any element (so declared on one, too)
+    max_attributes: int = 256  # attributes on one element
 
 
 DEFAULT_LIMITS = XMLLimits()
@@ -49,11 +60,29 @@ DEFAULT_LIMITS = XMLLimits()
 _local = threading.local()
 
 
+class NoExternalLoads(etree.Resolver):
+    """Refuses every external resource libxml2 asks for (DTDs, external entities), except what
+    the one ``allowed`` resolver answers (the schema registry's, for files of the schemas
+    folder). One resolver per parser: lxml keeps a parser's resolvers in a set, in no order."""
+
+    def __init__(self, allowed: etree.Resolver | None = None) -> None:
+        super().__init__()
+        self._allowed = allowed
+
+    def resolve(  # type: ignore[override]  # lxml passes a context the stubs leave out
+        self, system_url: str, public_id: str, context: Any
+    ) -> Any:
+        if self._allowed is not None:
+            found = self._allowed.resolve(system_url, public_id, context)  # type: ignore[call-arg]
+            if found is not None:
+                return found
+        raise XMLSecurityError(DOCTYPE_REFUSED)
+
+
 def make_parser(resolver: etree.Resolver | None = None) -> etree.XMLParser:
     """A new hardened parser. Only :mod:`gateway.xml` modules should need to call this."""
-    parser = etree.XMLParser(**_PARSER_OPTIONS)
-    if resolver is not None:
-        parser.resolvers.add(resolver)
+    parser = etree.XMLParser(**PARSER_OPTIONS)
+    parser.resolvers.add(NoExternalLoads(resolver))
     return parser
 
 
@@ -73,13 +102,16 @@ def parse_bytes(
             f"document is {len(data)} bytes, over the limit of {limits.max_bytes} bytes",
             source=source,
         )
-    _refuse_doctype_in_prolog(data, source)
+    check_prolog(data, source=source)
     try:
         root: etree._Element = etree.fromstring(data, _thread_parser())
     except etree.XMLSyntaxError as exc:
-        raise _syntax_error(exc, source) from exc
+        raise syntax_error(exc, source) from exc
+    except XMLSecurityError as exc:  # raised by NoExternalLoads, which knows no source
+        raise XMLSecurityError(exc.reason, source=source, line=1) from None
     tree = root.getroottree()
     check_tree(tree, source=source, limits=limits)
+    check_shape(root, MarkupCounts.of(data, source=source), source=source, limits=limits)
     return tree
 
 
@@ -111,7 +143,7 @@ def read_limited(stream: IO[bytes], limit: int, *, source: str = "<stream>") -> 
 
 def check_tree(tree: etree._ElementTree, *, source: str, limits: XMLLimits) -> None:
     """The checks every parsed document passes: no DOCTYPE, no XInclude, depth within limits."""
-    _refuse_doctype(tree, source)
+    refuse_doctype(tree, source)
     check_element(tree.getroot(), source=source, limits=limits)
 
 
@@ -135,105 +167,70 @@ def check_element(element: etree._Element, *, source: str, limits: XMLLimits) ->
         )
 
 
+class MarkupCounts:
+    """Upper bounds, counted in the raw bytes, for what :func:`check_shape` looks for: every
+    namespace declaration spells ``xmlns``, every attribute an ``=``. Counting is C speed; the
+    elements are walked only when a count passes its limit. Fed chunk by chunk for streams."""
+
+    def __init__(self, codec: str) -> None:
+        self._patterns = ("xmlns".encode(codec), "=".encode(codec))
+        self._tail = b""
+        self.declarations = 0
+        self.equals = 0
+
+    @classmethod
+    def of(cls, data: bytes, *, source: str) -> MarkupCounts:
+        counts = cls(markup_codec(data, source=source))
+        counts.feed(data)
+        return counts
+
+    def feed(self, chunk: bytes) -> None:
+        # A pattern cut by a chunk boundary is found in the kept tail plus the new chunk; the
+        # tail is shorter than a pattern, so nothing is counted twice.
+        data = self._tail + chunk
+        xmlns, equals = self._patterns
+        self.declarations += data.count(xmlns)
+        self.equals += data.count(equals)
+        self._tail = data[-(len(xmlns) - 1) :]
+
+
+def check_shape(
+    element: etree._Element, counts: MarkupCounts, *, source: str, limits: XMLLimits
+) -> None:
+    """No element in ``element`` (itself included) has more namespaces in scope or more
+    attributes than the limits allow.
+
+    The namespaces in scope of an element include those declared on its ancestors, so a record
+    streamed from a document whose root declares thousands is refused at once.
+    """
+    walk_namespaces = counts.declarations > limits.max_namespaces
+    walk_attributes = counts.equals > limits.max_attributes
+    if not (walk_namespaces or walk_attributes):
+        return
+    for node in element.iter(etree.Element):
+        if walk_attributes and len(node.attrib) > limits.max_attributes:
+            raise XMLLimitError(
+                f"element {etree.QName(node).localname} has {len(node.attrib)} attributes, over "
+                f"the limit of {limits.max_attributes}",
+                source=source,
+                line=line_of(node),
+            )
+        if walk_namespaces and len(node.nsmap) > limits.max_namespaces:
+            raise XMLLimitError(
+                f"element {etree.QName(node).localname} has {len(node.nsmap)} namespaces in "
+                f"scope, over the limit of {limits.max_namespaces}",
+                source=source,
+                line=line_of(node),
+            )
+
+
 def line_of(element: etree._Element) -> int | None:
     """The element's line in its document, if libxml2 recorded one."""
     line = element.sourceline
     return line if isinstance(line, int) else None
 
 
-def iter_records(
-    source: str | os.PathLike[str] | IO[bytes],
-    tag: str,
-    *,
-    limits: XMLLimits = DEFAULT_LIMITS,
-    source_name: str | None = None,
-) -> Iterator[etree._Element]:
-    """Stream the ``tag`` elements of a large document, one at a time, in constant memory.
-
-    Each yielded element is complete; once the caller moves on it is cleared and its earlier
-    siblings deleted. The size limit does not apply to streams (that is their point); the depth
-    limit applies to each record, the DOCTYPE ban to the document.
-    """
-    name = source_name or (str(source) if isinstance(source, (str, os.PathLike)) else "<stream>")
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as stream:
-            yield from _iter_stream(stream, tag, limits, name)
-    else:
-        yield from _iter_stream(source, tag, limits, name)
-
-
-def _iter_stream(
-    stream: IO[bytes], tag: str, limits: XMLLimits, name: str
-) -> Iterator[etree._Element]:
-    head = stream.read(_PROLOG_SCAN_BYTES)
-    _refuse_doctype_in_prolog(head, name)
-    events = etree.iterparse(
-        _Rejoined(head, stream), events=("end",), tag=tag, **_PARSER_OPTIONS
-    )
-    checked = False
-    try:
-        for _, element in events:
-            if not checked:
-                _refuse_doctype(element.getroottree(), name)
-                checked = True
-            check_element(element, source=name, limits=limits)
-            yield element
-            element.clear(keep_tail=True)
-            parent = element.getparent()
-            if parent is not None:
-                while element.getprevious() is not None:
-                    del parent[0]
-    except etree.XMLSyntaxError as exc:
-        raise _syntax_error(exc, name) from exc
-
-
-# What may stand before the root element: white space, the XML declaration, processing
-# instructions and comments. A DOCTYPE there is refused before libxml2 ever reads it.
-_PROLOG_DOCTYPE = re.compile(r"(?:\s+|<\?.*?\?>|<!--.*?-->)*<!DOCTYPE", re.DOTALL)
-_PROLOG_SCAN_BYTES = 64 * 1024
-
-
-def _refuse_doctype_in_prolog(data: bytes, source: str) -> None:
-    """Refuse a DOCTYPE by a scan of the prolog, so no DTD is handed to the parser at all.
-
-    The scan reads ASCII-compatible encodings as Latin-1 and UTF-16 by its BOM or its first
-    bytes; anything else is still caught after parsing by :func:`_refuse_doctype`.
-    """
-    head = data[:_PROLOG_SCAN_BYTES]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
-        encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else (
-            "utf-16-le" if head.startswith(b"<\x00") else "utf-16-be"
-        )
-        text = head[: len(head) // 2 * 2].decode(encoding, errors="replace")
-    else:
-        text = head.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
-    if _PROLOG_DOCTYPE.match(text):
-        line = text[: text.index("<!DOCTYPE")].count("\n") + 1
-        raise XMLSecurityError(
-            "a DOCTYPE is not allowed (DTDs and entities are refused)", source=source, line=line
-        )
-
-
-class _Rejoined(io.RawIOBase):
-    """A stream whose first bytes were already read (for the prolog scan), put back in front."""
-
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
-        self._head = head
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            chunk, self._head = (self._head, b"") if size < 0 else (
-                self._head[:size], self._head[size:]
-            )
-            return chunk
-        return self._rest.read(size)
-
-
-def _refuse_doctype(tree: etree._ElementTree, source: str) -> None:
+def refuse_doctype(tree: etree._ElementTree, source: str) -> None:
     info: Any = tree.docinfo  # lxml-stubs lack DocInfo.doctype
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
         raise XMLSecurityError(
@@ -253,7 +250,7 @@ def _deeper_than(max_depth: int) -> etree.XPath:
     return etree.XPath("boolean(" + "/".join(["*"] * max_depth) + ")")
 
 
-def _syntax_error(exc: etree.XMLSyntaxError, source: str) -> XMLError:
+def syntax_error(exc: etree.XMLSyntaxError, source: str) -> XMLError:
     line, column = exc.position if exc.position else (exc.lineno, None)
     message = exc.msg or str(exc)
     lowered = message.lower()

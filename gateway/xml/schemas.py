@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -51,10 +51,16 @@ class SchemaEntry:
         return f"{self.path.name} ({self.namespace} {self.version})"
 
 
+#: Issues about an element this says True of are left out (a skeleton's emptied records).
+Skip = Callable[[etree._Element], bool]
+
+
 class Validator(Protocol):
     entry: SchemaEntry
 
-    def issues(self, node: etree._Element | etree._ElementTree) -> list[ValidationIssue]: ...
+    def issues(
+        self, node: etree._Element | etree._ElementTree, skip: Skip | None = None
+    ) -> list[ValidationIssue]: ...
 
 
 class _FolderOnlyResolver(etree.Resolver):
@@ -72,7 +78,8 @@ class _FolderOnlyResolver(etree.Resolver):
             raise XMLSecurityError(
                 f"schema import '{system_url}' is outside the schemas folder {self._root}"
             )
-        return self.resolve_filename(str(target), context)  # type: ignore[attr-defined]
+        # read here, handed over as bytes: libxml2 is never asked to open a file itself
+        return self.resolve_string(target.read_bytes(), context, base_url=str(target))
 
 
 class _LxmlValidator:
@@ -80,16 +87,21 @@ class _LxmlValidator:
         self.entry = entry
         _check_locations(entry.path, schemas_dir.resolve(), set())
         parser = make_parser(_FolderOnlyResolver(schemas_dir))
-        doc = etree.parse(str(entry.path), parser)  # hardened parser; only our own files
-        self._schema = etree.XMLSchema(doc)
+        # hardened parser, only our own files; read here (the parser loads nothing by itself)
+        doc = etree.fromstring(entry.path.read_bytes(), parser, base_url=str(entry.path))
+        self._schema = etree.XMLSchema(doc.getroottree())
 
-    def issues(self, node: etree._Element | etree._ElementTree) -> list[ValidationIssue]:
+    def issues(
+        self, node: etree._Element | etree._ElementTree, skip: Skip | None = None
+    ) -> list[ValidationIssue]:
         if self._schema.validate(node):
             return []
         root = node.getroot() if isinstance(node, etree._ElementTree) else node
         issues = []
         for e in cast("Iterable[Any]", self._schema.error_log):
             element = _locate(root, e.path)
+            if skip is not None and element is not None and skip(element):
+                continue
             if e.path and not e.path.startswith("/*"):  # lxml named the steps with prefixes
                 path: str | None = _PREFIX.sub("/", e.path)
             else:
@@ -114,7 +126,9 @@ class _Xsd11Validator:
             str(entry.path), allow="sandbox", defuse="always", base_url=str(schemas_dir)
         )
 
-    def issues(self, node: etree._Element | etree._ElementTree) -> list[ValidationIssue]:
+    def issues(
+        self, node: etree._Element | etree._ElementTree, skip: Skip | None = None
+    ) -> list[ValidationIssue]:
         root = node.getroot() if isinstance(node, etree._ElementTree) else node
         # ``str(err)`` would print the instance (the whole record): only the reason is used
         return [
@@ -128,6 +142,7 @@ class _Xsd11Validator:
                 ),
             )
             for err in self._schema.iter_errors(root)
+            if not (skip is not None and isinstance(err.obj, etree._Element) and skip(err.obj))
         ]
 
 
@@ -175,8 +190,10 @@ class SchemaRegistry:
         source: str | None = None,
         namespace: str | None = None,
         version: str | None = None,
+        skip: Skip | None = None,
     ) -> SchemaEntry:
-        """Validate against the schema of ``namespace`` (default: the root element's namespace).
+        """Validate against the schema of ``namespace`` (default: the root element's namespace);
+        issues about elements ``skip`` says True of are left out.
 
         :raises SchemaValidationError: with every issue found (line, column, path, message).
         :raises UnknownSchemaError: when no schema is registered for that namespace.
@@ -184,7 +201,7 @@ class SchemaRegistry:
         root = node.getroot() if isinstance(node, etree._ElementTree) else node
         ns = namespace if namespace is not None else etree.QName(root).namespace
         validator = self.validator(ns, version)
-        issues = validator.issues(node)
+        issues = validator.issues(node, skip)
         if issues:
             raise SchemaValidationError(issues, source=source, schema=validator.entry.path.name)
         return validator.entry
@@ -324,7 +341,7 @@ def _spliced(match: re.Match[str], replacement: str) -> str:
     start, end = match.span("value")
     whole_start = match.start()
     text = match.group(0)
-    return text[: start - whole_start] + replacement + text[end - whole_start:]
+    return text[: start - whole_start] + replacement + text[end - whole_start :]
 
 
 def _placeholder(value: str) -> str:

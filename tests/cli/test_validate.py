@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +59,20 @@ def test_attack_document_is_reported_not_raised(
     out = capsys.readouterr().out
     assert "xml_forbidden: a DOCTYPE is not allowed" in out
     assert "root:" not in out
+
+
+def test_doctype_on_dev_zero_after_a_long_comment_does_not_hang(tmp_path: Path) -> None:
+    """The real command, in its own process: reading /dev/zero would never end (the timeout
+    is the deadline), and the DOCTYPE past any fixed scan window is refused by name."""
+    path = tmp_path / "zero.xml"
+    path.write_text(
+        "<!--" + "c" * 70_000 + '-->\n<!DOCTYPE a [<!ENTITY % z SYSTEM "file:///dev/zero"> %z;]>'
+        "<a/>"
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("cpex-gateway")), "validate", str(path)],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**os.environ, "CPEX_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"},
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"{path}:line 2: xml_forbidden: a DOCTYPE is not allowed" in done.stdout

@@ -103,7 +103,7 @@ def test_quarantine_retry_uses_the_fixed_mapping(
         update={"paths": gateway.settings.paths.model_copy(update={"mappings": str(folder)})}
     )
     gateway.__dict__.pop("mappings", None)
-    batch = write(tmp_path, envelope([profile("1", "Smith")], message_id=None))
+    batch = write(tmp_path, envelope([profile("1", "Smith")]))  # with a header: the XSD needs one
     report = import_file(gateway, batch, source_system="shop", mapping="shop-in")
     (outcome,) = report.outcomes
     assert outcome.status == "rejected" and outcome.stage == "map"

@@ -114,10 +114,14 @@ def exchange_fixture(api: Api, registry: PartnerRegistry) -> Exchange:
 def live_url_fixture(exchange: Exchange) -> Iterator[str]:
     """The app served over real HTTP on 127.0.0.1 (a thread), for zeep and raw sockets."""
     server = make_server("127.0.0.1", 0, exchange.api.app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    gateway = exchange.api.gateway  # the WSDL's address is configured: this server's
+    public = gateway.settings.server.model_copy(update={"public_url": url})
+    gateway.settings = gateway.settings.model_copy(update={"server": public})
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield url
     finally:
         server.shutdown()
         thread.join(timeout=5)

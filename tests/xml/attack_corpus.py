@@ -36,6 +36,9 @@ def _profile(body: str, doctype: str = "") -> bytes:
     ).encode()
 
 
+LONG_COMMENT = "<!--" + "c" * 70_000 + "-->\n"  # pushes a DOCTYPE past any fixed scan window
+
+
 def build_corpus(secret_file: Path, http_url: str, dtd_file: Path) -> list[Attack]:
     laughs = ['<!ENTITY lol0 "lol">'] + [
         f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10)
@@ -96,6 +99,71 @@ def build_corpus(secret_file: Path, http_url: str, dtd_file: Path) -> list[Attac
             ),
             XMLSecurityError,
             "XInclude",
+        ),
+        Attack(
+            "doctype-after-long-comment",
+            _profile(
+                "x",
+                LONG_COMMENT
+                + f'<!DOCTYPE Profile [<!ENTITY % pe SYSTEM "file://{secret_file}"> %pe;]>',
+            ),
+            XMLSecurityError,
+            "DOCTYPE is not allowed",
+        ),
+        Attack(
+            "parameter-entity-dev-zero",  # an endless file: opening it would pin the thread
+            _profile(
+                "x",
+                LONG_COMMENT + '<!DOCTYPE Profile [<!ENTITY % z SYSTEM "file:///dev/zero"> %z;]>',
+            ),
+            XMLSecurityError,
+            "DOCTYPE is not allowed",
+        ),
+        Attack(
+            "doctype-after-long-pi",
+            _profile("x", "<?pad " + "p" * 70_000 + "?>\n<!DOCTYPE Profile>"),
+            XMLSecurityError,
+            "DOCTYPE is not allowed",
+        ),
+        Attack(
+            "doctype-in-utf-16-after-long-comment",
+            (LONG_COMMENT + f'<!DOCTYPE Profile [<!ENTITY % pe SYSTEM "file://{secret_file}">'
+             f' %pe;]><Profile xmlns="{NS}"/>').encode("utf-16"),
+            XMLSecurityError,
+            "DOCTYPE is not allowed",
+        ),
+        Attack(
+            "utf-32-document",  # markup a byte scan cannot read
+            f'<!DOCTYPE Profile SYSTEM "file://{dtd_file}"><Profile xmlns="{NS}"/>'.encode(
+                "utf-32"
+            ),
+            XMLSecurityError,
+            "encoding",
+        ),
+        Attack(
+            "utf-7-declared",
+            b'<?xml version="1.0" encoding="UTF-7"?>+ADw-!DOCTYPE Profile+AD4-<Profile/>',
+            XMLSecurityError,
+            "encoding 'UTF-7' is not accepted",
+        ),
+        Attack(
+            "namespace-flood",  # 80,000 declarations: the validator's cost is quadratic in them
+            _profile("x").replace(
+                b"<Profile ",
+                b"<Profile " + b" ".join(b'xmlns:p%d="urn:x:%d"' % (i, i) for i in range(80_000))
+                + b" ",
+            ),
+            XMLLimitError,
+            "namespaces in scope, over the limit of 64",
+        ),
+        Attack(
+            "attribute-flood",
+            _profile("x").replace(
+                b"<Person>",
+                b"<Person " + b" ".join(b'a%d="1"' % i for i in range(5_000)) + b">",
+            ),
+            XMLLimitError,
+            "5000 attributes, over the limit of 256",
         ),
         Attack(
             "deep-nesting",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gateway.errors import XMLLimitError, XMLSecurityError, XMLSyntaxError
 from gateway.xml import XMLLimits, iter_records, parse_bytes, parse_file, read_limited
-from tests.xml.attack_corpus import NS, SECRET, Attack, oversized_document
+from gateway.xml.prolog import DOCTYPE_REFUSED
+from tests.xml.attack_corpus import LONG_COMMENT, NS, SECRET, Attack, oversized_document
 
 ATTACK_NAMES = [
     "xxe-general-entity-file",
@@ -19,8 +22,49 @@ ATTACK_NAMES = [
     "external-dtd",
     "external-dtd-over-http",
     "xinclude",
+    "doctype-after-long-comment",
+    "parameter-entity-dev-zero",
+    "doctype-after-long-pi",
+    "doctype-in-utf-16-after-long-comment",
+    "utf-32-document",
+    "utf-7-declared",
+    "namespace-flood",
+    "attribute-flood",
     "deep-nesting",
 ]
+
+
+def raised_within_deadline(action: Callable[[], object], deadline: float = 60) -> BaseException:
+    """What ``action`` raised, run in a thread that must end within ``deadline`` seconds: a
+    parser that opened an endless file (``/dev/zero``) would never return."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            action()
+        except BaseException as exc:  # handed to the test
+            raised.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=deadline)
+    assert not worker.is_alive(), "the parser did not return: it is reading an endless file"
+    assert raised, "the document was accepted"
+    return raised[0]
+
+
+def test_a_missing_and_an_existing_file_get_the_same_answer(tmp_path: Path) -> None:
+    """No file-existence oracle: libxml2 is never asked to open either."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET)
+    answers = []
+    for target in (secret, tmp_path / "missing.txt"):
+        document = (
+            LONG_COMMENT + f'<!DOCTYPE a [<!ENTITY % pe SYSTEM "file://{target}"> %pe;]><a/>'
+        ).encode()
+        error = raised_within_deadline(lambda document=document: parse_bytes(document))
+        answers.append(str(error))
+    assert answers[0] == answers[1] == "<bytes>, line 2: " + DOCTYPE_REFUSED
 
 
 def test_corpus_is_complete(attack_corpus: list[Attack]) -> None:
@@ -32,9 +76,9 @@ def test_attack_is_refused_in_memory(
     name: str, attack_corpus: list[Attack], trap_server: tuple[str, list[str]]
 ) -> None:
     attack = next(a for a in attack_corpus if a.name == name)
-    with pytest.raises(attack.error) as caught:
-        parse_bytes(attack.document, source=f"{name}.xml")
-    message = str(caught.value)
+    error = raised_within_deadline(lambda: parse_bytes(attack.document, source=f"{name}.xml"))
+    assert isinstance(error, attack.error), error
+    message = str(error)
     assert f"{name}.xml" in message
     assert attack.cause in message
     assert SECRET not in message
@@ -47,10 +91,15 @@ def test_attack_is_refused_when_streamed(
 ) -> None:
     attack = next(a for a in attack_corpus if a.name == name)
     path = attack.write(tmp_path)
-    with pytest.raises(attack.error) as caught:
+
+    def stream() -> None:
         for record in iter_records(path, f"{{{NS}}}Profile"):
             assert SECRET not in "".join(record.itertext())
-    assert str(path) in str(caught.value)
+
+    error = raised_within_deadline(stream)
+    assert isinstance(error, attack.error), error
+    assert str(path) in str(error)
+    assert attack.cause in str(error)
     assert trap_server[1] == []
 
 
