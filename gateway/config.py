@@ -47,8 +47,8 @@ class ServerSettings(_Section):
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     threads: int = Field(8, ge=1, le=256)  # requests served at once by ``serve``
     # The address partners reach the gateway at (the WSDL's service address); never taken from
-    # a request's Host header. Default: http://host:port.
-    public_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    # a request's Host header. Empty: http://host:port.
+    public_url: str = Field("", pattern=r"^(https?://[^\s/]+(/\S*)?)?$")
 
     @property
     def base_url(self) -> str:
