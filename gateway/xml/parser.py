@@ -174,7 +174,7 @@ class MarkupCounts:
 
     def __init__(self, codec: str) -> None:
         self._patterns = ("xmlns".encode(codec), "=".encode(codec))
-        self._tail = b""
+        self._tails = [b"", b""]
         self.declarations = 0
         self.equals = 0
 
@@ -185,13 +185,15 @@ class MarkupCounts:
         return counts
 
     def feed(self, chunk: bytes) -> None:
-        # A pattern cut by a chunk boundary is found in the kept tail plus the new chunk; the
-        # tail is shorter than a pattern, so nothing is counted twice.
-        data = self._tail + chunk
-        xmlns, equals = self._patterns
-        self.declarations += data.count(xmlns)
-        self.equals += data.count(equals)
-        self._tail = data[-(len(xmlns) - 1) :]
+        # A pattern cut by a chunk boundary is found in the kept tail plus the new chunk; each
+        # tail is shorter than its pattern, so nothing is counted twice.
+        found = []
+        for i, pattern in enumerate(self._patterns):
+            data = self._tails[i] + chunk
+            found.append(data.count(pattern))
+            self._tails[i] = data[max(0, len(data) - len(pattern) + 1) :]
+        self.declarations += found[0]
+        self.equals += found[1]
 
 
 def check_shape(
