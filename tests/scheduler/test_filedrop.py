@@ -68,8 +68,11 @@ def test_a_failed_file_can_be_dropped_again_once_fixed(gateway: Gateway, tmp_pat
 
     (inbox / "customers.csv").write_text(rows)  # dropped again with the job fixed
     (inbox / "customers.csv.done").touch()
-    ctx = JobContext(gateway, "erp-drop", FileDropArgs(
-        inbox=str(inbox), mapping="erp-customers-csv.yaml", source_system="erp"))
+    ctx = JobContext(
+        gateway,
+        "erp-drop",
+        FileDropArgs(inbox=str(inbox), mapping="erp-customers-csv.yaml", source_system="erp"),
+    )
     outcome = poll_inbox(ctx)
     assert outcome.rows_read == len(rows.splitlines()) - 1 > 0
     assert outcome.rows_written > 0
@@ -101,8 +104,11 @@ def test_csv_rows_walk_the_pipeline(gateway: Gateway, tmp_path: Path) -> None:
     bad = lines[1].replace("23.04.1979", "31.02.1979")  # no such day: the date transform fails
     (inbox / "customers.csv").write_text("\n".join([lines[0], *lines[2:], bad]) + "\n")
     (inbox / "customers.csv.done").touch()
-    ctx = JobContext(gateway, "erp-drop", FileDropArgs(
-        inbox=str(inbox), mapping="erp-customers-csv.yaml", source_system="erp"))
+    ctx = JobContext(
+        gateway,
+        "erp-drop",
+        FileDropArgs(inbox=str(inbox), mapping="erp-customers-csv.yaml", source_system="erp"),
+    )
     outcome = poll_inbox(ctx)
     good = len(lines) - 2
     assert (outcome.rows_read, outcome.rows_written, outcome.rows_rejected) == (good + 1, good, 1)

@@ -31,13 +31,23 @@ def served(migrated_engine: Engine) -> Iterator[int]:
     app = create_app(gateway=Gateway(settings, _engine=migrated_engine))
     server = make_server(app, settings, host="127.0.0.1", port=0)
     assert isinstance(server, BaseWSGIServer)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stop = threading.Event()
+
+    def serve() -> None:  # server.run() in steps, so it can stop before its sockets close
+        while not stop.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield server.effective_port
     finally:
-        server.close()
-        thread.join(timeout=10)
+        stop.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        for channel in list(server._map.values()):
+            channel.close()
+        server.task_dispatcher.shutdown()
 
 
 def stream_chunked(port: int, path: str, total: int) -> tuple[int, bytes]:
