@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped
 
 from gateway.errors import GatewayError
 from gateway.runtime import Gateway
+from gateway.telemetry import JOB_DURATION
 from scheduler.config import JobsConfig, JobSpec
 from scheduler.history import JobHistory
 from scheduler.kinds import JobContext, JobOutcome, check_args, kind
@@ -158,6 +160,13 @@ class SchedulerRunner:
     def _execute(self, spec: JobSpec, run_id: int, slot: datetime | None, attempt: int,
                  retry: bool) -> None:
         """Run one attempt and record it; schedule the next attempt if it failed."""
+        started = time.perf_counter()
+        status = self._attempt(spec, run_id, slot, attempt, retry)
+        JOB_DURATION.labels(spec.name, status).observe(time.perf_counter() - started)
+
+    def _attempt(self, spec: JobSpec, run_id: int, slot: datetime | None, attempt: int,
+                 retry: bool) -> str:
+        """One attempt, recorded; its status (succeeded, failed, skipped)."""
         ctx = JobContext(self.gateway, spec.name, check_args(spec.kind, spec.args))
         job_kind = kind(spec.kind)
         group = job_kind.lock_group(ctx)
@@ -168,7 +177,7 @@ class SchedulerRunner:
                 if not taken:
                     self._finish(run_id, "skipped", error=f"another run of lock group '{group}' "
                                  "is in progress")
-                    return
+                    return "skipped"
                 outcome = job_kind.run(ctx)
         except Exception as exc:
             error = describe_error(exc)
@@ -176,11 +185,12 @@ class SchedulerRunner:
                         exc_info=not isinstance(exc, GatewayError))
         if outcome is not None:
             self._finish(run_id, "succeeded", **outcome.counts())
-            return
+            return "succeeded"
         self._finish(run_id, "failed", error=error)
         if retry and attempt <= spec.retries and not self._stopped.is_set():
             when = datetime.now(UTC) + timedelta(seconds=spec.retry_delay_seconds)
             self._at(when, self._retry, spec.name, slot, attempt + 1)
+        return "failed"
 
     def _retry(self, name: str, slot: datetime | None, attempt: int) -> None:
         spec = self.config.job(name)

@@ -10,6 +10,7 @@ from types import FrameType
 import click
 
 from gateway.cli.context import CliState, pass_state
+from gateway.cli.exposition import metrics_options, serve_metrics
 from gateway.cli.output import echo_json, json_option
 from gateway.delivery import (
     Dispatcher,
@@ -31,15 +32,18 @@ from gateway.store.migrate import ensure_up_to_date
               help="Wait after a round that found nothing.")
 @click.option("--exit-when-idle", is_flag=True,
               help="Stop after a round that finds nothing due (drain, then exit).")
+@metrics_options
 @pass_state
 def dispatcher_command(state: CliState, once: bool, max_seconds: float | None,
-                       idle_seconds: float, exit_when_idle: bool) -> None:
+                       idle_seconds: float, exit_when_idle: bool, metrics_port: int | None,
+                       metrics_host: str) -> None:
     """Deliver outbox events to partners. Any number may run against one PostgreSQL database:
     they share the work and never send one delivery twice at the same time."""
     gateway = state.use_configured_logging()
     ensure_up_to_date(gateway.engine)
     dispatcher = Dispatcher(gateway)
     watcher = None if once else watch_mappings(gateway.mapping_admin)
+    stop_metrics = serve_metrics(metrics_port, metrics_host)
     try:
         if once:
             done = dispatcher.run_once()
@@ -59,6 +63,7 @@ def dispatcher_command(state: CliState, once: bool, max_seconds: float | None,
                        exit_when_idle=exit_when_idle)
         click.echo("dispatcher stopped")
     finally:
+        stop_metrics()
         dispatcher.close()
         if watcher is not None:
             watcher.shutdown()

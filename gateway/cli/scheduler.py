@@ -8,6 +8,7 @@ from types import FrameType
 import click
 
 from gateway.cli.context import CliState, pass_state
+from gateway.cli.exposition import metrics_options, serve_metrics
 from gateway.cli.output import echo_json, json_option
 from gateway.erp.settings import load_erp_settings
 from gateway.mapping_watch import watch_mappings
@@ -15,8 +16,9 @@ from gateway.store.migrate import ensure_up_to_date
 
 
 @click.command("scheduler")
+@metrics_options
 @pass_state
-def scheduler_command(state: CliState) -> None:
+def scheduler_command(state: CliState, metrics_port: int | None, metrics_host: str) -> None:
     """Run a scheduler process until stopped (SIGTERM or Ctrl+C). Any number may run against one
     PostgreSQL database: each scheduled slot runs once across them."""
     from scheduler import load_jobs
@@ -33,6 +35,7 @@ def scheduler_command(state: CliState) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    stop_metrics = serve_metrics(metrics_port, metrics_host)
     runner.start()
     enabled = [s.name for s in config.jobs if s.enabled]
     click.echo(f"scheduler {runner.owner} running {len(enabled)} jobs from {config.file}: "
@@ -41,6 +44,7 @@ def scheduler_command(state: CliState) -> None:
         pass
     runner.shutdown(wait=True)
     watcher.shutdown()
+    stop_metrics()
     click.echo("scheduler stopped")
 
 

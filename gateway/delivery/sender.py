@@ -17,6 +17,7 @@ person was erased, since it was queued is ``withheld`` with the reason, never se
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from gateway.privacy import disclose, load_evidence, record_disclosure
 from gateway.store import audit
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import delivery
+from gateway.telemetry import DELIVERY_ATTEMPT, DELIVERY_LATENCY
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ class _Claimed:
     purpose: str | None
     message_id: str
     attempts: int
+    created_at: datetime
 
 
 class _Withheld(Exception):
@@ -95,7 +98,8 @@ class Sender:
         d = delivery.c
         earlier = delivery.alias("earlier")
         query = (
-            select(d.id, d.golden_id, d.partner, d.kind, d.purpose, d.message_id, d.attempts)
+            select(d.id, d.golden_id, d.partner, d.kind, d.purpose, d.message_id, d.attempts,
+                   d.created_at)
             .where(
                 d.status == "pending",
                 d.available_at <= now,
@@ -125,11 +129,20 @@ class Sender:
         except SQLAlchemyError as exc:
             raise store_error("claiming due deliveries", exc) from exc
         return [_Claimed(r.id, r.golden_id, r.partner, DeliveryKind(r.kind), r.purpose,
-                         r.message_id, r.attempts) for r in rows]
+                         r.message_id, r.attempts, r.created_at) for r in rows]
 
     # --- sending -------------------------------------------------------------------------------
 
     def _send_one(self, item: _Claimed, now: datetime) -> str:
+        started = time.perf_counter()
+        outcome = self._attempt(item, now)
+        DELIVERY_ATTEMPT.labels(item.partner, outcome).observe(time.perf_counter() - started)
+        if outcome == "delivered":
+            DELIVERY_LATENCY.labels(item.partner).observe(
+                max((now - item.created_at).total_seconds(), 0.0))
+        return outcome
+
+    def _attempt(self, item: _Claimed, now: datetime) -> str:
         try:
             outgoing, disclosure = self._build(item, now)
             self._transport.send(self._partners.require(item.partner), outgoing)

@@ -40,6 +40,7 @@ from gateway.store.bulk import PlannerStatistics
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.profiles import ProfileStore, SaveResult
 from gateway.store.tables import source_record
+from gateway.telemetry import INGEST_RECORDS
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,10 @@ class Pipeline:
     def _flush(self, chunk: list[Decoded], report: BatchReport) -> None:
         if not chunk:
             return
+        counted = INGEST_RECORDS.labels
         for outcome in self.writer.write(chunk):
             report.add(outcome)
+            counted(self.batch.source_system, outcome.status).inc()
             if self.on_record is not None:
                 self.on_record(outcome)
 

@@ -3,7 +3,9 @@
 Open to monitor keys (``cpex-gateway keys add prometheus --role monitor``: a key that can read
 these figures and nothing else) and admin keys. Prometheus sends the key as a bearer token
 (``authorization: {credentials: <key>}`` in the scrape config). Figures are read from the
-database on each scrape (:mod:`gateway.monitoring`), so any web process can be scraped.
+database on each scrape (:mod:`gateway.monitoring`), so any web process can be scraped; after
+them come this process's counters and histograms (:mod:`gateway.telemetry`: HTTP requests, job
+runs, delivery attempts, ingested records).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from gateway.monitoring import Gauge, read_figures
+from gateway.telemetry import process_registry
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
 
@@ -46,4 +49,5 @@ def metrics() -> Response:
     gauges = read_figures(gateway_of(current_app).engine, datetime.now(UTC))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Figures(gauges))
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry) + generate_latest(process_registry())
+    return Response(body, content_type=CONTENT_TYPE_LATEST)

@@ -5,7 +5,8 @@ own trace id; up to 128 letters, digits, ``.``, ``_``, ``-``), else a new random
 answered in ``X-Request-Id`` and carried by every log record written while the request is served
 (``gateway.log_setup``), so a partner quoting it lets ops find the request. The access line
 names method, path (never the query string: searches carry emails and phone numbers), status,
-duration and the key id of the caller; never a body.
+duration and the key id of the caller; never a body. The same request is counted in the
+process's HTTP metrics (:mod:`gateway.telemetry`) by method, route template and status.
 
 Every answer also says ``Cache-Control: no-store`` (unless a view chose otherwise) and
 ``X-Content-Type-Options: nosniff``: answers carry personal data, which no shared cache or proxy
@@ -22,6 +23,7 @@ import time
 from flask import Flask, Response, g, request
 
 from gateway.log_setup import current_request_id
+from gateway.telemetry import HTTP_DURATION, HTTP_REQUESTS
 from gateway.web.access import current_principal
 
 log = logging.getLogger("gateway.access")
@@ -50,7 +52,13 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Content-Type-Options"] = "nosniff"
         principal = current_principal()
-        took_ms = (time.perf_counter() - g.request_started) * 1000
+        took = time.perf_counter() - g.request_started
+        took_ms = took * 1000
+        # The route template, never the path itself (ids in paths would be unbounded labels).
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        status = str(response.status_code)
+        HTTP_REQUESTS.labels(request.method, route, status).inc()
+        HTTP_DURATION.labels(request.method, route, status).observe(took)
         log.info("%s %s %d %.1f ms key=%s", request.method, request.path, response.status_code,
                  took_ms, principal.key_id if principal else "-")
         return response

@@ -66,3 +66,37 @@ def test_monitor_keys_read_metrics_and_nothing_else(api: Api) -> None:
         refused = api.client.get(url, headers=as_monitor)
         assert refused.status_code == 403 and refused.json["error"]["code"] == "forbidden"
     assert api.client.post("/cpex/v1/exchange", headers=as_monitor).status_code == 403
+
+
+def test_process_figures_count_requests_ingest_and_jobs(api: Api) -> None:
+    """HTTP requests by route template and status, records by outcome, job durations: beside
+    the gauges in the same scrape."""
+    before = scrape(api, api.admin_key)
+    assert api.client.get("/health").status_code == 200
+    missing = api.client.get("/api/v1/profiles/gp_nope", headers=api.headers("admin"))
+    assert missing.status_code == 404
+    assert api.client.get("/no/such/page").status_code == 404
+    batch = envelope([profile("1", "Smith"), profile("2", "Br", country="France")])
+    api.client.post("/api/v1/profiles", data=batch.encode(),
+                    headers={**api.headers("admin"), "Content-Type": "application/xml"})
+    config = jobs_from({"jobs": {"purge": {
+        "kind": "audit_purge", "trigger": {"type": "cron", "cron": "0 3 * * *"}}}}, file="test")
+    SchedulerRunner(api.gateway, config).run_now("purge")
+    after = scrape(api, api.admin_key)
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    requests = "cpex_http_requests_total"
+    assert grew(requests, method="GET", route="/health", status="200") == 1
+    # The route template, never the id a caller put in the path.
+    assert grew(requests, method="GET", route="/api/v1/profiles/<golden_id>", status="404") == 1
+    assert grew(requests, method="GET", route="unmatched", status="404") == 1
+    assert not any("gp_nope" in str(labels) or "/no/such" in str(labels) for _, labels in after)
+    assert grew("cpex_http_request_duration_seconds_count", method="GET", route="/health",
+                status="200") == 1
+    assert grew("cpex_ingest_records_total", source_system="shop", outcome="created") == 1
+    assert grew("cpex_ingest_records_total", source_system="shop", outcome="rejected") == 1
+    assert grew("cpex_job_duration_seconds_count", job="purge", status="succeeded") == 1
+    assert after[("cpex_golden_profiles", ())] >= 1  # the gauges are still there
