@@ -1,7 +1,7 @@
 """Run each scheduled slot once across scheduler processes, and never two runs of a group at once.
 
-Two mechanisms, each for one job (measured in DESIGN.md: two schedulers on one job store ran
-every job twice; a lock plus a lease row made each slot run once):
+Two mechanisms, each for one job (measured, docs/architecture.md "Scheduling": two schedulers on
+one job store ran every job twice; a lock plus a lease row made each slot run once):
 
 - **Lease row** (``job_state``), for *exactly once per slot*. A process that wants to run slot
   ``t`` of a job runs ``UPDATE job_state SET last_slot = t, lease_owner = me, lease_until = …

@@ -1,7 +1,7 @@
 """What ops do with jobs, shared by the REST API and the CLI: list, history, run, pause, resume.
 
 Nothing here runs a job: a run asked for through the API is queued and a scheduler process takes
-it (web workers never run jobs; DESIGN.md "Scheduling"). The CLI can also run one in its own
+it (web workers never run jobs; docs/architecture.md). The CLI can also run one in its own
 process (:meth:`scheduler.runner.SchedulerRunner.run_now`).
 """
 

@@ -4,7 +4,7 @@ Writes go in batches, each in one transaction *with the cursors that cover it*, 
 killed at any point leaves the snapshot and its cursors consistent: the next run starts after the
 last committed batch, and a batch read twice writes the same absolute values again.
 
-Bulk path (DESIGN.md "Bulk writes"): rows travel as plain tuples in :data:`VALUE_COLUMNS` order
+Bulk path (docs/architecture.md): rows travel as plain tuples in :data:`VALUE_COLUMNS` order
 (no dict per row). On PostgreSQL a batch is ``COPY``-ed into a temporary staging table and
 merged with one statement: ``MERGE`` on PostgreSQL 15+ (a join, then plain inserts and updates;
 ``INSERT … ON CONFLICT`` pays a speculative insertion per row and was 2.5x slower for a million

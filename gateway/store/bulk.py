@@ -20,7 +20,7 @@ _JSON = json.JSONEncoder()
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows that all have the same keys: ``COPY`` on PostgreSQL (several times the rows
-    per second of an executemany there: DESIGN.md, "Bulk writes"), an executemany elsewhere.
+    per second of an executemany there: docs/architecture.md), an executemany elsewhere.
 
     Database errors come out as SQLAlchemy's, as from ``conn.execute``.
     """

@@ -1,7 +1,7 @@
 """The runnable blocks of a Markdown page: fenced blocks marked ``<!-- doctest: run -->`` (``sh``
 or ``python``), each optionally followed by one marked ``<!-- doctest: output -->`` that says
 what the run prints (``text``: every line but ``…`` appears in the output; ``json``: the output
-parses to exactly that value).
+parses to that value, where a ``"…"`` matches any value).
 
 A page's blocks run in order in one ``bash -e`` session (``python`` blocks through the
 interpreter on ``PATH``), so variables exported by one block are there for the next.
@@ -34,7 +34,7 @@ class Output:
             except ValueError:
                 return [f"not JSON: {printed[:200]!r}"]
             expected = json.loads(self.text)
-            return [] if actual == expected else [f"JSON differs: {actual!r}"]
+            return [] if _matches(expected, actual) else [f"JSON differs: {actual!r}"]
         flat = " ".join(printed.split())
         return [
             f"missing: {line.strip()!r}"
@@ -96,3 +96,16 @@ def script(blocks: list[Block], separator: str) -> str:
         else:
             parts.append(f"python - <<'CPEX_DOCTEST_PY'\n{block.code}CPEX_DOCTEST_PY")
     return "\n".join(parts) + "\n"
+
+
+def _matches(expected: Any, actual: Any) -> bool:
+    """Equal, where an expected ``"…"`` stands for any value."""
+    if expected == ELLIPSIS:
+        return True
+    if isinstance(expected, dict):
+        return (isinstance(actual, dict) and expected.keys() == actual.keys()
+                and all(_matches(v, actual[k]) for k, v in expected.items()))
+    if isinstance(expected, list):
+        return (isinstance(actual, list) and len(expected) == len(actual)
+                and all(_matches(e, a) for e, a in zip(expected, actual, strict=True)))
+    return bool(expected == actual)

@@ -22,7 +22,7 @@ from tests.docs.runnable import runnable_blocks, script
 REPO = Path(__file__).resolve().parents[2]
 SEPARATOR = "@@cpex-doctest-block "
 #: Pages with runnable blocks; a page that loses its markers fails here instead of passing.
-PAGES = {"README.md": 1, "docs/partners.md": 5, "docs/operations.md": 1}
+PAGES = {"README.md": 1, "docs/partners.md": 5, "docs/operations.md": 1, "docs/privacy.md": 1}
 
 
 @pytest.fixture(scope="module")
