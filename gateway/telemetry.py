@@ -27,31 +27,58 @@ SLOW = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0)
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(
-    "cpex_http_requests", "HTTP requests answered, by method, route template and status.",
-    ("method", "route", "status"), registry=REGISTRY)
+    "cpex_http_requests",
+    "HTTP requests answered, by method, route template and status.",
+    ("method", "route", "status"),
+    registry=REGISTRY,
+)
 HTTP_DURATION = Histogram(
-    "cpex_http_request_duration_seconds", "Time to answer an HTTP request, by method, route "
-    "template and status.", ("method", "route", "status"), buckets=FAST, registry=REGISTRY)
+    "cpex_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method, route template and status.",
+    ("method", "route", "status"),
+    buckets=FAST,
+    registry=REGISTRY,
+)
 JOB_DURATION = Histogram(
-    "cpex_job_duration_seconds", "Duration of job runs, by job and outcome (succeeded, failed, "
-    "skipped).", ("job", "status"), buckets=SLOW, registry=REGISTRY)
+    "cpex_job_duration_seconds",
+    "Duration of job runs, by job and outcome (succeeded, failed, skipped).",
+    ("job", "status"),
+    buckets=SLOW,
+    registry=REGISTRY,
+)
 DELIVERY_ATTEMPT = Histogram(
-    "cpex_delivery_attempt_duration_seconds", "Time of one delivery attempt (build, send, "
+    "cpex_delivery_attempt_duration_seconds",
+    "Time of one delivery attempt (build, send, "
     "record), by partner and what became of it (delivered, retrying, dead, withheld).",
-    ("partner", "outcome"), buckets=FAST, registry=REGISTRY)
+    ("partner", "outcome"),
+    buckets=FAST,
+    registry=REGISTRY,
+)
 DELIVERY_LATENCY = Histogram(
-    "cpex_delivery_latency_seconds", "From a delivery's creation (the profile change fanned "
-    "out) to the partner's acceptance, by partner.", ("partner",), buckets=SLOW,
-    registry=REGISTRY)
+    "cpex_delivery_latency_seconds",
+    "From a delivery's creation (the profile change fanned "
+    "out) to the partner's acceptance, by partner.",
+    ("partner",),
+    buckets=SLOW,
+    registry=REGISTRY,
+)
 INGEST_RECORDS = Counter(
-    "cpex_ingest_records", "Records through the ingest pipeline, by source system and outcome "
-    "(created, updated, merged, unchanged, review, rejected).", ("source_system", "outcome"),
-    registry=REGISTRY)
+    "cpex_ingest_records",
+    "Records through the ingest pipeline, by source system and outcome "
+    "(created, updated, merged, unchanged, review, rejected).",
+    ("source_system", "outcome"),
+    registry=REGISTRY,
+)
 
 #: Every metric name this module defines (as exposed: counters gain ``_total``).
-NAMES = ("cpex_http_requests_total", "cpex_http_request_duration_seconds",
-         "cpex_job_duration_seconds", "cpex_delivery_attempt_duration_seconds",
-         "cpex_delivery_latency_seconds", "cpex_ingest_records_total")
+NAMES = (
+    "cpex_http_requests_total",
+    "cpex_http_request_duration_seconds",
+    "cpex_job_duration_seconds",
+    "cpex_delivery_attempt_duration_seconds",
+    "cpex_delivery_latency_seconds",
+    "cpex_ingest_records_total",
+)
 
 
 def process_registry() -> CollectorRegistry:

@@ -16,10 +16,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def metrics_options(command: F) -> F:
-    command = click.option("--metrics-host", default="127.0.0.1", show_default=True,
-                           help="Interface of the --metrics-port listener.")(command)
-    return click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
-                        help="Serve this process's metrics on this port (/metrics).")(command)
+    command = click.option(
+        "--metrics-host",
+        default="127.0.0.1",
+        show_default=True,
+        help="Interface of the --metrics-port listener.",
+    )(command)
+    return click.option(
+        "--metrics-port",
+        type=click.IntRange(0, 65535),
+        default=None,
+        help="Serve this process's metrics on this port (/metrics).",
+    )(command)
 
 
 def serve_metrics(port: int | None, host: str) -> Callable[[], None]:
@@ -33,8 +41,10 @@ def serve_metrics(port: int | None, host: str) -> Callable[[], None]:
     try:
         server, thread = start_http_server(port, addr=host, registry=process_registry())
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port} for metrics: {exc.strerror or exc}",
-                          key="--metrics-port") from exc
+        raise ConfigError(
+            f"cannot listen on {host}:{port} for metrics: {exc.strerror or exc}",
+            key="--metrics-port",
+        ) from exc
     click.echo(f"metrics on http://{host}:{server.server_port}/metrics")
 
     def stop() -> None:

@@ -26,15 +26,19 @@ def init_command(folder: Path) -> None:
     with --home FOLDER or CPEX_HOME=FOLDER."""
     taken = [name for name in COPIED if (folder / name).exists()]
     if taken:
-        raise ConfigError(f"already holds {', '.join(n + '/' for n in taken)}: nothing was written "
-                          "(edit it, or choose an empty folder)", file=str(folder))
+        raise ConfigError(
+            f"already holds {', '.join(n + '/' for n in taken)}: nothing was written "
+            "(edit it, or choose an empty folder)",
+            file=str(folder),
+        )
     folder.mkdir(parents=True, exist_ok=True)
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
     for name in COPIED:
         shutil.copytree(bundled_dir(name), folder / name, ignore=skip)
     (folder / "var").mkdir(exist_ok=True)
     home = folder.resolve()
-    click.echo(f"deployment folder {home}: config/ (settings, jobs, ERP, partners), mappings/, "
-               "var/")
+    click.echo(
+        f"deployment folder {home}: config/ (settings, jobs, ERP, partners), mappings/, var/"
+    )
     click.echo(f"next:  export CPEX_HOME={home}")
     click.echo("       cpex-gateway db upgrade && cpex-gateway serve")

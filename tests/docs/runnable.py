@@ -103,9 +103,15 @@ def _matches(expected: Any, actual: Any) -> bool:
     if expected == ELLIPSIS:
         return True
     if isinstance(expected, dict):
-        return (isinstance(actual, dict) and expected.keys() == actual.keys()
-                and all(_matches(v, actual[k]) for k, v in expected.items()))
+        return (
+            isinstance(actual, dict)
+            and expected.keys() == actual.keys()
+            and all(_matches(v, actual[k]) for k, v in expected.items())
+        )
     if isinstance(expected, list):
-        return (isinstance(actual, list) and len(expected) == len(actual)
-                and all(_matches(e, a) for e, a in zip(expected, actual, strict=True)))
+        return (
+            isinstance(actual, list)
+            and len(expected) == len(actual)
+            and all(_matches(e, a) for e, a in zip(expected, actual, strict=True))
+        )
     return bool(expected == actual)

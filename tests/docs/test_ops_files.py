@@ -90,11 +90,16 @@ def test_grafana_dashboard_names_real_metrics(api: Api) -> None:
     assert named <= known, sorted(named - known)
     # Every process metric and the main gauges have a panel.
     assert {n.removesuffix("_total") for n in NAMES} <= {
-        re.sub(r"_(bucket|count|sum|total)$", "", n) for n in named}
+        re.sub(r"_(bucket|count|sum|total)$", "", n) for n in named
+    }
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
 def test_promtool_accepts_the_rules() -> None:
-    done = subprocess.run(["promtool", "check", "rules", str(OPS / "alerts.yml")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["promtool", "check", "rules", str(OPS / "alerts.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr

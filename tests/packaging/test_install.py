@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SKIP = shutil.ignore_patterns(".venv", ".git", "build", "var", "*.egg-info", "__pycache__",
-                              ".*_cache", ".hypothesis")
+SKIP = shutil.ignore_patterns(
+    ".venv", ".git", "build", "var", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+)
 IMPORT_ALL = """
 import importlib, pkgutil, sys
 import gateway, connectors, scheduler
@@ -35,8 +36,7 @@ print(len(names), "modules from", gateway.__file__)
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) -> str:
-    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"{argv}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -44,23 +44,34 @@ def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) -
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     tmp = tmp_path_factory.mktemp("install")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("CPEX_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CPEX_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
     source = tmp / "source"
     shutil.copytree(REPO, source, ignore=SKIP)
     wheels = tmp / "wheels"
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels),
-         str(source)], tmp, env)
+    run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)],
+        tmp,
+        env,
+    )
     [wheel] = wheels.glob("cpex_gateway-*.whl")
     target = tmp / "venv"
     venv.create(target, with_pip=True)
-    run([str(target / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)], tmp, env,
-        timeout=900)
+    run(
+        [str(target / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+        tmp,
+        env,
+        timeout=900,
+    )
     return target, env
 
 
-def test_the_wheel_works_outside_the_checkout(installed: tuple[Path, dict[str, str]],
-                                              tmp_path: Path) -> None:
+def test_the_wheel_works_outside_the_checkout(
+    installed: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
     target, env = installed
     bin_dir = target / "bin"
     cli = str(bin_dir / "cpex-gateway")
@@ -81,8 +92,11 @@ def test_the_wheel_works_outside_the_checkout(installed: tuple[Path, dict[str, s
     assert run([cli, "--home", "site", "db", "upgrade"], tmp_path, env)
     batch = tmp_path / "batch.xml"
     shutil.copy(REPO / "schemas" / "examples" / "demo-batch.xml", batch)
-    imported = run([cli, "--home", "site", "import", "batch.xml"], tmp_path,
-                   {**env, "CPEX_HOME": "elsewhere-ignored"})
+    imported = run(
+        [cli, "--home", "site", "import", "batch.xml"],
+        tmp_path,
+        {**env, "CPEX_HOME": "elsewhere-ignored"},
+    )
     assert "25 records: 25 created" in imported
     assert (home / "var" / "cpex.db").is_file()
     listed = run([cli, "jobs", "list", "--json"], tmp_path, {**env, "CPEX_HOME": str(home)})
@@ -90,6 +104,7 @@ def test_the_wheel_works_outside_the_checkout(installed: tuple[Path, dict[str, s
     # Nothing was written beside the files this test put there (no var/ in the working folder).
     assert {p.name for p in tmp_path.iterdir()} == {"profile.xml", "batch.xml", "site"}
 
-    again = subprocess.run([cli, "init", "site"], cwd=tmp_path, env=env, capture_output=True,
-                           text=True, timeout=60)
+    again = subprocess.run(
+        [cli, "init", "site"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert again.returncode == 2 and "already holds config/, mappings/" in again.stderr
