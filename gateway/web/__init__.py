@@ -29,6 +29,7 @@ from gateway.web import (
     requestlog,
     review,
     soap,
+    tracing,
 )
 from gateway.web.access import check_rules
 from gateway.web.context import EXTENSION
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.config["MAX_CONTENT_LENGTH"] = gateway.settings.server.max_body_bytes + 1
     app.extensions[EXTENSION] = gateway
     requestlog.init_app(app)
+    tracing.init_app(app)
     errors.init_app(app)
     access.init_app(app)
     body.init_app(app)  # after the access check: bodies of callers let in
