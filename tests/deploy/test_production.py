@@ -29,7 +29,7 @@ from sqlalchemy import Engine, func, select, text
 
 from gateway.erp.demo import create_demo_erp
 from gateway.security.credentials import CredentialStore, Role
-from gateway.store.tables import delivery, erp_customer, golden_profile
+from gateway.store.tables import delivery, erp_customer, source_record
 from tests.cli.demo_process import Output
 from tests.delivery.partner_server import PartnerServer
 
@@ -219,13 +219,14 @@ def test_two_of_each_process_on_postgresql(
         ).all()
         rows = conn.execute(select(delivery.c.message_id, delivery.c.status)).all()
         customers = conn.execute(select(func.count()).select_from(erp_customer)).scalar_one()
-        people = conn.execute(select(func.count()).select_from(golden_profile)).scalar_one()
+        people = conn.execute(select(func.count()).select_from(source_record)
+                              .where(source_record.c.source_system == "crm")).scalar_one()
     slots = Counter((r.job, r.slot) for r in runs if r.slot is not None)
     assert slots and max(slots.values()) == 1, slots.most_common(3)
     refreshes = [r for r in runs if r.job == "erp-full"]
     assert [(r.id_, r.status) for r in refreshes] == [(run_id, "succeeded")]  # once, by one
     assert customers == 40
-    assert people == BATCHES * PER_BATCH  # every imported profile stored once
+    assert people == BATCHES * PER_BATCH  # every imported record stored once
     assert len(rows) == BATCHES * PER_BATCH and {r.status for r in rows} == {"delivered"}
     accepted = partner.accepted_ids()
     assert sorted(accepted) == sorted(r.message_id for r in rows)  # each once, none missing
