@@ -84,3 +84,9 @@ def test_monitor_reads_mappings_without_saving(page: Page, served: Site) -> None
     page.goto(f"{served.url}/console/mappings/cpex-in")
     expect(page.get_by_label("Mapping text (YAML)")).to_have_attribute("readonly", "")
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    # Reading is not acting: a monitor may preview and diff (nothing is saved by either).
+    page.get_by_label("Bundled sample").select_option("cpex-profile.xml")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator(".trace").first).to_contain_text("person.given_name")
+    page.get_by_role("button", name="Diff against running").click()
+    expect(page.locator("#diff")).to_have_text("No changes.")

@@ -138,6 +138,9 @@ def test_monitor_sessions_see_but_cannot_act(site: Site) -> None:
     assert "Run now" not in page.text and "Pause" not in page.text
     refused = client.post("/console/jobs/erp-full/pause", data={"csrf_token": token})
     assert refused.status_code == 403 and "read-only" in refused.text
+    text = site.gateway.mapping_admin.mappings.text("cpex-in")
+    save = client.post("/console/mappings/cpex-in/save", data={"csrf_token": token, "text": text})
+    assert save.status_code == 403 and site.gateway.mapping_admin.history.list("cpex-in") == []
     assert "paused" not in client.get("/console/jobs").text
     assert client.post("/console/sign-out", data={"csrf_token": token}).status_code == 302
     assert client.get("/console/jobs").status_code == 302

@@ -38,7 +38,9 @@ CSP = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 _OPEN = frozenset({"console.sign_in", "console.sign_in_form", "console.static"})
-_READ_ONLY_POSTS = frozenset({"console.sign_out"})
+# POSTs that change nothing (a form too large for a query string): monitors may send them.
+_READ_ONLY_POSTS = frozenset({"console.sign_out", "console.mapping_check",
+                              "console.mapping_preview", "console.mapping_diff"})
 SCREENS = (
     ("console.overview", "Overview"),
     ("console.quarantine_list", "Quarantine"),
