@@ -85,8 +85,8 @@ class LoggingSettings(_Section):
 class IdentitySettings(_Section):
     """Identity resolution (checked further by :class:`gateway.identity.IdentityRules`)."""
 
-    merge_threshold: float = Field(0.90, gt=0, le=1)
-    review_threshold: float = Field(0.75, gt=0, le=1)
+    merge_threshold: float = Field(0.99, gt=0, le=1)
+    review_threshold: float = Field(0.80, gt=0, le=1)
     source_priority: list[str] = []
     default_strategy: Literal["priority", "most_recent", "most_complete"] = "most_recent"
     field_strategy: dict[str, Literal["priority", "most_recent", "most_complete", "union"]] = {}

@@ -18,6 +18,7 @@ from gateway.xml.parser import XMLLimits
 from gateway.xml.schemas import SchemaRegistry
 
 if TYPE_CHECKING:
+    from gateway.config_identity import IdentityConfig
     from gateway.mapping import MappingSet
     from gateway.mapping_admin import MappingAdmin
     from gateway.store.profiles import ProfileStore
@@ -61,7 +62,23 @@ class Gateway:
         from gateway.identity.rules import IdentityRules
         from gateway.store.profiles import ProfileStore
 
-        return ProfileStore(self.engine, IdentityRules.from_settings(self.settings.identity))
+        rules = IdentityRules.from_settings(self.settings.identity, self.identity_config)
+        return ProfileStore(self.engine, rules)
+
+    @cached_property
+    def identity_config(self) -> IdentityConfig:
+        """``identity.toml`` beside the settings file (``$CPEX_IDENTITY_FILE`` to choose
+        another; the shipped one for a deployment without its own), checked: the default match
+        model, blocking rules and merge vetoes."""
+        import os
+
+        from gateway.config_files import config_file
+        from gateway.config_identity import IDENTITY_FILE, SHIPPED, load_identity_file
+
+        path = config_file(self.settings, IDENTITY_FILE, "CPEX_IDENTITY_FILE")
+        if not path.exists() and not os.environ.get("CPEX_IDENTITY_FILE"):
+            path = SHIPPED
+        return load_identity_file(path)
 
     def erase_person(
         self,

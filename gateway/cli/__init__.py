@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "catalog": ("gateway.cli.catalog", "catalog"),
     "quarantine": ("gateway.cli.quarantine", "quarantine"),
     "review": ("gateway.cli.review", "review"),
+    "identity": ("gateway.cli.identity", "identity"),
     "dispatcher": ("gateway.cli.deliveries", "dispatcher_command"),
     "deliveries": ("gateway.cli.deliveries", "deliveries"),
     "erasure-requests": ("gateway.cli.erasure_requests", "erasure_requests"),

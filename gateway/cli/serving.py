@@ -130,6 +130,7 @@ def run_server(
     gateway.settings = gateway.settings.model_copy(update={"server": server})
     runner = watcher = None
     try:
+        gateway.profiles  # noqa: B018  (identity.toml checked before serving: a mistake stops here)
         bound.target.app = create_app(gateway=gateway)
         embedded = gateway.engine.dialect.name == "sqlite"
         run_jobs = embedded if with_scheduler is None else with_scheduler

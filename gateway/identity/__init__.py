@@ -1,11 +1,11 @@
 """Identity resolution: which golden profile a source record belongs to, and what that golden
 profile says.
 
-Pure parts (no I/O): :mod:`normalize`, :mod:`features`, :mod:`blocking`, :mod:`scoring`,
-:mod:`decision`, :mod:`survivorship`, :mod:`rules`. Parts that work on a database connection
-inside the caller's transaction: :mod:`candidates` (the block query), :mod:`golden` (recompute,
-merge, detach) and :mod:`review` (the review queue). :class:`gateway.store.ProfileStore` drives
-them when a source record is saved.
+Pure parts (no I/O): :mod:`normalize`, :mod:`features`, :mod:`blocking`, :mod:`candidates`,
+:mod:`comparisons`, :mod:`model` (Fellegi-Sunter), :mod:`training`, :mod:`decision`,
+:mod:`survivorship`, :mod:`rules`. Parts that still work on a database connection inside the
+caller's transaction: :mod:`golden` (recompute, merge, detach) and :mod:`review` (the review
+queue); the chunk (:mod:`gateway.store.chunk`) resolves and saves records.
 
 Only the pure rules are exported here: the database parts import the store's tables, and the
 store imports them, so importing them from this package's ``__init__`` would be circular.

@@ -2,7 +2,7 @@
 
 Matching works on the documents (:func:`gateway.model.to_dict` form) rather than Profile
 objects: candidate golden profiles come out of the database as JSON, and decoding each into
-dataclasses only to read six values would cost more than the scoring itself.
+dataclasses only to read a dozen values would cost more than the comparisons themselves.
 """
 
 from __future__ import annotations
@@ -26,10 +26,23 @@ class MatchFeatures:
     postcodes: tuple[str, ...]
     emails: tuple[str, ...]
     phones: tuple[str, ...]  # E.164
+    streets: tuple[str, ...] = ()  # folded address lines, abbreviations written out
+    cities: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    organization: bool = False  # an organisation's profile (``family`` holds its name)
+    registration: tuple[str, ...] = ()  # an organisation's registration number, folded
 
     @property
     def has_name(self) -> bool:
         return bool(self.given or self.family)
+
+    @property
+    def given_name(self) -> str:
+        return " ".join(self.given)
+
+    @property
+    def family_name(self) -> str:
+        return " ".join(self.family)
 
     @property
     def initials(self) -> frozenset[str]:
@@ -50,19 +63,25 @@ def features(document: Mapping[str, Any], default_region: str) -> MatchFeatures:
     addresses = document.get("addresses") or ()
     emails = (normalize.email(e["address"]) for e in document.get("emails") or ())
     phones = (normalize.phone(p["number"], default_region) for p in document.get("phones") or ())
+    registration = normalize.postcode(organization.get("registration_number") or "")
     return MatchFeatures(
         given=given,
         family=family,
         birth_date=date.fromisoformat(birth) if birth else None,
         addresses=tuple(text for a in addresses if (text := normalize.fold(_address_text(a)))),
-        postcodes=tuple(
-            dict.fromkeys(
-                pc for a in addresses if (pc := normalize.postcode(a.get("postal_code") or ""))
-            )
-        ),
+        postcodes=_distinct(normalize.postcode(a.get("postal_code") or "") for a in addresses),
         emails=tuple(dict.fromkeys(e for e in emails if e)),
         phones=tuple(dict.fromkeys(p for p in phones if p)),
+        streets=_distinct(normalize.address_words(" ".join(a.get("lines", ()))) for a in addresses),
+        cities=_distinct(normalize.fold(a.get("city") or "") for a in addresses),
+        regions=_distinct(normalize.fold(a.get("region") or "") for a in addresses),
+        organization=bool(organization) and not person,
+        registration=(registration,) if registration else (),
     )
+
+
+def _distinct(values: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
 
 
 def _address_text(address: Mapping[str, Any]) -> str:

@@ -66,61 +66,6 @@ def lock(conn: Connection, golden_id: str) -> None:
         raise NotFoundError("golden profile", golden_id)
 
 
-def create(
-    conn: Connection, golden_id: str, record: LinkedRecord, rules: IdentityRules, now: datetime
-) -> GoldenChange:
-    """A golden profile made from one new record whose identifiers nobody owns yet.
-
-    The fast path of an import: nothing is read, three to four statements are written.
-    """
-    return create_many(conn, [(golden_id, record)], rules, now)[0]
-
-
-def create_many(
-    conn: Connection,
-    records: Sequence[tuple[str, LinkedRecord]],
-    rules: IdentityRules,
-    now: datetime,
-) -> list[GoldenChange]:
-    """One golden profile per (new id, record), each record's identifiers owned by nobody yet
-    and none shared between them: three executemany statements for the whole lot.
-
-    What makes a batch import fast: the pipeline sends here every record of a chunk that shares
-    no identifier or match key with the base or with another record of the chunk.
-    """
-    profiles: list[dict[str, Any]] = []
-    identifiers: list[dict[str, Any]] = []
-    consents: list[dict[str, Any]] = []
-    changes: list[GoldenChange] = []
-    for golden_id, record in records:
-        document, lineage = build_golden([record], rules)
-        profiles.append(
-            {
-                "id": golden_id,
-                "version": 1,
-                "display_name": display_name(document),
-                "document": document,
-                "content_hash": content_hash(document),
-                "lineage": lineage,
-                "created_at": now,
-                "updated_at": now,
-                "erased": False,
-            }
-        )
-        identifiers += [
-            {"system": s, "key": k, "golden_id": golden_id} for s, k in pairs(document)
-        ]
-        consents += consent_rows(golden_id, document)
-        changes.append(GoldenChange(golden_id, "created", 1, tuple(sorted(document))))
-    if profiles:
-        conn.execute(insert(golden_profile), profiles)
-    if identifiers:
-        conn.execute(insert(identifier), identifiers)
-    if consents:
-        conn.execute(insert(consent), consents)
-    return changes
-
-
 def recompute(
     conn: Connection,
     golden_id: str,

@@ -7,6 +7,7 @@ tests need no settings file; :meth:`IdentityRules.from_settings` bridges the two
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -16,6 +17,8 @@ from gateway.errors import ConfigError
 
 if TYPE_CHECKING:
     from gateway.config import IdentitySettings
+    from gateway.config_identity import IdentityConfig
+    from gateway.identity.model import MatchModel
 
 Strategy = Literal["priority", "most_recent", "most_complete", "union"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
@@ -57,18 +60,22 @@ _GROUPS = ("person", "organization")
 
 @dataclass(frozen=True, slots=True)
 class IdentityRules:
-    """Matching thresholds and survivorship rules.
+    """Matching bands, the match model, blocking rules and survivorship rules.
 
-    Scores run from 0 to 1. A candidate at or above ``merge_threshold`` is merged; between the two
-    thresholds a review item is opened; below ``review_threshold`` it is ignored.
+    The bands are match probabilities (:mod:`gateway.identity.model`): a candidate at or above
+    ``merge_threshold`` is merged; between the two a review item is opened; below
+    ``review_threshold`` it is ignored. ``model`` and ``blocking`` default to those of the
+    shipped ``config/identity.toml``.
     """
 
-    merge_threshold: float = 0.90
-    review_threshold: float = 0.75
+    merge_threshold: float = 0.99
+    review_threshold: float = 0.80
     source_priority: tuple[str, ...] = ()
     default_strategy: Strategy = "most_recent"
     field_strategy: Mapping[str, Strategy] = field(default_factory=dict)
     default_region: str = "GB"
+    model: MatchModel = None  # type: ignore[assignment]  # None: the shipped file's
+    blocking: tuple[str, ...] = ()
     # Every field path's strategy, worked out once (survivorship asks for each field of each
     # golden profile it builds).
     _strategies: Mapping[str, Strategy] = field(
@@ -99,6 +106,14 @@ class IdentityRules:
             raise ConfigError(
                 "'union' applies to list fields only", key="identity.default_strategy"
             )
+        if self.model is None or not self.blocking:
+            from gateway.config_identity import shipped
+
+            defaults = shipped()
+            if self.model is None:
+                object.__setattr__(self, "model", defaults.model)
+            if not self.blocking:
+                object.__setattr__(self, "blocking", defaults.blocking)
         object.__setattr__(self, "field_strategy", MappingProxyType(dict(self.field_strategy)))
         object.__setattr__(
             self, "_strategies", MappingProxyType({p: self._strategy(p) for p in FIELD_PATHS})
@@ -124,10 +139,19 @@ class IdentityRules:
         except ValueError:
             return len(self.source_priority)
 
+    def with_model(self, model: MatchModel) -> IdentityRules:
+        """The same rules with another model (a trained version)."""
+        return dataclasses.replace(self, model=model)
+
     @classmethod
-    def from_settings(cls, settings: IdentitySettings) -> IdentityRules:
-        """The rules of the ``[identity]`` config section."""
+    def from_settings(
+        cls, settings: IdentitySettings, identity: IdentityConfig | None = None
+    ) -> IdentityRules:
+        """The rules of the ``[identity]`` config section and ``identity.toml`` (None: the
+        shipped one)."""
         return cls(
+            model=identity.model if identity is not None else None,  # type: ignore[arg-type]
+            blocking=identity.blocking if identity is not None else (),
             merge_threshold=settings.merge_threshold,
             review_threshold=settings.review_threshold,
             source_priority=tuple(settings.source_priority),

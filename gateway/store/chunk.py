@@ -1,12 +1,13 @@
-"""A chunk of source records resolved in memory, then written with a few bulk statements.
+"""Saving source records: a chunk resolved in memory, then written with a few bulk statements.
 
-The results are those of saving the records one by one, in order, with the one-record path of
-:mod:`gateway.store.profiles` (``_save``): each record sees what the records before it did.
-What differs is how the database is used. The chunk reads, in a handful of statements, what the
-one-record path would have read record by record (the stored records with the chunk's keys,
-the owners of its identifiers, the golden profiles sharing its match keys, and the source
-records and identifiers of the golden profiles it is likely to change), then replays the
-one-record path on an in-memory copy of that state, and finally writes the end state: every
+The one save path: a single record (an exchange message, the pipeline's record-by-record
+fallback, an admin's edit) is a chunk of one. The results are those of saving the records one
+by one, in order: each record sees what the records before it did.
+
+The chunk reads, in a handful of statements, what the records need (the stored records with the
+chunk's keys, the owners of its identifiers, the golden profiles sharing its match keys, and the
+source records and identifiers of the golden profiles it is likely to change), then resolves
+the records one by one on an in-memory copy of that state, and finally writes the end state: every
 golden profile once, whatever the number of its records in the chunk, and each table with one
 bulk statement (:func:`gateway.store.bulk.insert_rows`: COPY on PostgreSQL). Audit rows and
 review items keep their one-by-one order.
@@ -80,8 +81,7 @@ Pair = tuple[str, str]
 # Values per IN list: well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 IN_CHUNK = 5000
 # Ids given to the chunk's new source records until they are inserted: above every stored id,
-# in insertion order, so survivorship orders records received at the same instant as the
-# one-record path does (by id).
+# in insertion order, so survivorship orders records received at the same instant by id.
 _PROVISIONAL = 1 << 61
 # Replays of a chunk whose golden profiles another writer changed before they were locked.
 _ATTEMPTS = 3
@@ -166,7 +166,7 @@ class _Chunk:
         self.region = rules.default_region
         self.records = [r for _, r in prepared]
         self.features = [f for f, _ in prepared]
-        self.keys = [match_keys(f) for f in self.features]
+        self.keys = [match_keys(f, rules.blocking) for f in self.features]
         self.pairs = [
             list(dict.fromkeys((i.system, i.key) for i in r.profile.identifiers))
             for r in self.records
@@ -180,6 +180,7 @@ class _Chunk:
         self.record_keys: dict[int, list[str]] = defaultdict(list)  # the reverse, loaded keys
         self.writes = _Writes()
         self.outcomes: list[_Outcome] = []
+        self.decisions: dict[int, tuple[object, Decision]] = {}  # by record index
         self._next_id = _PROVISIONAL
 
     # --- reading ----------------------------------------------------------------------------
@@ -221,6 +222,11 @@ class _Chunk:
             if found is not None:
                 scored.add(found.golden_id)
                 changing.add(found.golden_id)
+                continue
+            target = self.records[index].target
+            if target is not None:
+                scored.add(target)
+                changing.add(target)
                 continue
             owners = self._owners(pair, self.pairs[index])
             shared = self._shared(self.keys[index])
@@ -365,7 +371,8 @@ class _Chunk:
         detail: dict[str, Any] = {"source_system": own[0], "source_key": own[1]}
         decision: Decision | None = None
         if previous is not None:
-            # A known record stays with its golden profile (see profiles._save).
+            # A known record stays with its golden profile: moving it is a person's decision
+            # (unmerge, review), never a side effect of an update.
             target = self._golden(previous.golden_id, state=True)
             record_id = previous.id
             previous.content_hash = record.content_hash
@@ -380,7 +387,11 @@ class _Chunk:
             change = self._recompute(target, "updated")
             outcome: SaveOutcome = "updated"
         else:
-            decision = self._decide(index, own)
+            decision = (
+                Decision(record.target, "identifier", None)
+                if record.target is not None
+                else self._decide(index, own)
+            )
             record_id = self._next_id
             self._next_id += 1
             if decision.target is None:
@@ -419,12 +430,21 @@ class _Chunk:
         self, index: int, owners: tuple[str, ...], shared: dict[str, set[str]]
     ) -> Decision:
         found: dict[str, Candidate] = {}
+        seen: list[tuple[str, frozenset[str], int]] = []
         for gid in candidates.keep(shared, owners):
             candidate = self._golden(gid)
-            found[gid] = Candidate(
-                gid, self._features(candidate), candidates.kinds(shared.get(gid, ()))
-            )
-        return decide(self.features[index], owners, found, self.rules)
+            kinds = candidates.kinds(shared.get(gid, ()))
+            found[gid] = Candidate(gid, self._features(candidate), kinds)
+            seen.append((gid, kinds, candidate.version))
+        # The decision load() made for this record stands while its candidates, their kinds
+        # and versions are the same (most records: nothing earlier in the chunk touched them).
+        signature = (owners, tuple(seen))
+        known = self.decisions.get(index)
+        if known is not None and known[0] == signature:
+            return known[1]
+        decision = decide(self.features[index], owners, found, self.rules)
+        self.decisions[index] = (signature, decision)
+        return decision
 
     def _owners(self, own: Pair, pairs: Sequence[Pair]) -> tuple[str, ...]:
         owned = [(p, gid) for p in pairs if (gid := self.owners.get(p)) is not None]
@@ -448,7 +468,7 @@ class _Chunk:
             self.index.get(key, {}).pop(record_id, None)
 
     def _create(self, record: IncomingRecord, record_id: int) -> _Golden:
-        """A new golden profile (see :func:`gateway.identity.golden.create`)."""
+        """A new golden profile built from one record."""
         document, lineage = build_golden([record.linked], self.rules)
         # Built from one record, the document is most often that record's, value for value
         # (the very same objects): its hash is known already.

@@ -27,23 +27,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.errors import ModelError, NotFoundError, StoreError
-from gateway.identity import blocking, candidates, golden, normalize, review
-from gateway.identity.blocking import match_keys
-from gateway.identity.decision import Decision, decide
+from gateway.identity import blocking, golden, normalize, review
 from gateway.identity.documents import GoldenChange, content_hash, new_golden_id
-from gateway.identity.features import features
 from gateway.identity.rules import IdentityRules
 from gateway.model import Profile, from_dict, to_dict
 from gateway.pipeline import outbox
-from gateway.store import audit, chunk
+from gateway.store import chunk, match_models
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.records import IncomingRecord, SaveOutcome, SaveResult
 from gateway.store.tables import (
+    audit_log,
     golden_alias,
     golden_profile,
     identifier,
@@ -125,6 +123,7 @@ class ProfileStore:
         built-in defaults when None."""
         self._engine = engine
         self._rules = rules or IdentityRules()
+        self._active = match_models.ActiveRules(self._rules)
 
     @property
     def engine(self) -> Engine:
@@ -133,6 +132,11 @@ class ProfileStore:
     @property
     def rules(self) -> IdentityRules:
         return self._rules
+
+    def rules_on(self, conn: Connection) -> IdentityRules:
+        """The rules with the match model in force: the newest trained version, else the
+        configured one."""
+        return self._active.on(conn)
 
     @property
     def reviews(self) -> review.ReviewQueue:
@@ -165,7 +169,7 @@ class ProfileStore:
         incoming = prepare_record(profile, source_system, raw, received_at, actor)
         try:
             with write_transaction(self._engine) as conn:
-                result = _save(conn, incoming, self._rules)
+                (result,) = chunk.save_chunk(conn, [incoming], self.rules_on(conn))
         except SQLAlchemyError as exc:
             raise store_error(f"saving source record {incoming.label}", exc) from exc
         log.debug("source record %s: %s %s", incoming.label, result.outcome, result.golden_id)
@@ -186,9 +190,9 @@ class ProfileStore:
         For the pipeline: it adds its outbox rows from ``result.changes`` before committing, and
         may store many records per transaction. Driver errors are left to the caller.
         """
-        return _save(
-            conn, prepare_record(profile, source_system, raw, received_at, actor), self._rules
-        )
+        incoming = prepare_record(profile, source_system, raw, received_at, actor)
+        (result,) = chunk.save_chunk(conn, [incoming], self.rules_on(conn))
+        return result
 
     def save_many(self, conn: Connection, records: Sequence[IncomingRecord]) -> list[SaveResult]:
         """Save a chunk of prepared records in the caller's transaction, in their order.
@@ -199,7 +203,7 @@ class ProfileStore:
         executemany per table. Driver errors are left to the caller, which retries the chunk
         record by record to tell the bad record from the good ones.
         """
-        return chunk.save_chunk(conn, records, self._rules)
+        return chunk.save_chunk(conn, records, self.rules_on(conn))
 
     def unmerge(self, golden_id: str, source_record_id: int, *, actor: str = "admin") -> str:
         """Detach a source record into a golden profile of its own; both are recomputed from
@@ -275,8 +279,9 @@ class ProfileStore:
                     raw=json.dumps(document, sort_keys=True, ensure_ascii=False),
                     received_at=datetime.now(UTC),
                     actor=actor,
+                    target=current,
                 )
-                result = _save_for(conn, incoming, current, self._rules)
+                (result,) = chunk.save_chunk(conn, [incoming], self.rules_on(conn))
                 outbox.write_changes(conn, result.changes, cause={"action": "edit"})
         except SQLAlchemyError as exc:
             raise store_error(f"editing golden profile {golden_id}", exc) from exc
@@ -426,6 +431,37 @@ class ProfileStore:
             raise store_error(f"listing source records of {golden_id}", exc) from exc
         return [SourceRecordSummary(*row) for row in rows]
 
+    def matches(self, golden_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """How each linked source record was matched when it arrived, by (system, key): the
+        ``match`` of its audit row (via, model version, probability, each field's level and
+        weight). Records that created their profile, or were linked by hand, have none.
+
+        :raises NotFoundError: no such golden profile (an alias answers for its survivor).
+        """
+        a = audit_log.c
+        try:
+            with self._engine.connect() as conn:
+                current = self._resolve_in(conn, golden_id)
+                ids = [
+                    current,
+                    *conn.execute(
+                        select(golden_alias.c.alias_id).where(golden_alias.c.golden_id == current)
+                    ).scalars(),
+                ]
+                rows = conn.execute(
+                    select(a.detail)
+                    .where(a.golden_id.in_(ids), a.action == "golden.update")
+                    .order_by(a.id)
+                )
+                found = {
+                    (d["source_system"], d["source_key"]): d["match"]
+                    for (d,) in rows
+                    if d and d.get("match") and "source_key" in d
+                }
+        except SQLAlchemyError as exc:
+            raise store_error(f"reading the matches of {golden_id}", exc) from exc
+        return found
+
     def find_by_identifier(self, system: str, key: str) -> Profile | None:
         """The golden profile that holds identifier ``system``/``key``, if any."""
         query = (
@@ -515,160 +551,6 @@ def prepare_record(
         received_at=received_at or datetime.now(UTC),
         actor=actor,
     )
-
-
-def _save(conn: Connection, incoming: IncomingRecord, rules: IdentityRules) -> SaveResult:
-    s = source_record.c
-    previous = conn.execute(
-        select(s.id, s.golden_id, s.content_hash).where(
-            s.source_system == incoming.source_system, s.source_key == incoming.source_key
-        )
-    ).first()
-    if previous is not None and previous.content_hash == incoming.content_hash:
-        return SaveResult(previous.golden_id, "unchanged", source_record_id=previous.id)
-
-    now = datetime.now(UTC)
-    keys = match_keys(features(incoming.document, rules.default_region))
-    detail: dict[str, Any] = {
-        "source_system": incoming.source_system,
-        "source_key": incoming.source_key,
-    }
-    if previous is not None:
-        # A known record stays with its golden profile: moving it is a person's decision
-        # (unmerge, review), never a side effect of an update.
-        golden_id, record_id = previous.golden_id, previous.id
-        golden.lock(conn, golden_id)
-        conn.execute(
-            update(source_record).where(s.id == record_id).values(incoming.stored_values())
-        )
-        conn.execute(delete(match_key).where(match_key.c.source_record_id == record_id))
-        _insert_keys(conn, keys, record_id, golden_id)
-        change = golden.recompute(conn, golden_id, rules, now)
-        outcome: SaveOutcome = "updated"
-        decision: Decision | None = None
-    else:
-        decision = _decide(conn, incoming, keys, rules)
-        if decision.target is None:
-            golden_id = new_golden_id()
-            change = golden.create(conn, golden_id, incoming.linked, rules, now)
-            record_id = _insert_record(conn, incoming, golden_id)
-            _insert_keys(conn, keys, record_id, golden_id)
-            outcome = "created"
-        else:
-            golden_id = decision.target
-            golden.lock(conn, golden_id)
-            record_id = _insert_record(conn, incoming, golden_id)
-            _insert_keys(conn, keys, record_id, golden_id)
-            change = golden.recompute(conn, golden_id, rules, now)
-            outcome = "merged"
-            detail["match"] = decision.match_detail()
-
-    audit.record(
-        conn,
-        actor=incoming.actor,
-        action="golden.create" if outcome == "created" else "golden.update",
-        golden_id=golden_id,
-        fields=change.fields,
-        detail={**detail, "version": change.version},
-        at=now,
-    )
-    review_ids = _open_reviews(conn, decision, golden_id, record_id, incoming.actor, now)
-    return SaveResult(
-        golden_id,
-        "review" if review_ids else outcome,
-        (change,),
-        decision.match_detail() if decision is not None else None,
-        review_ids,
-        record_id,
-    )
-
-
-def _save_for(
-    conn: Connection, incoming: IncomingRecord, golden_id: str, rules: IdentityRules
-) -> SaveResult:
-    """Store ``incoming`` as a record of ``golden_id`` (created or replaced), then rebuild it."""
-    s = source_record.c
-    now = datetime.now(UTC)
-    keys = match_keys(features(incoming.document, rules.default_region))
-    record_id = conn.execute(
-        select(s.id).where(
-            s.source_system == incoming.source_system, s.source_key == incoming.source_key
-        )
-    ).scalar()
-    if record_id is None:
-        record_id = _insert_record(conn, incoming, golden_id)
-    else:
-        conn.execute(
-            update(source_record)
-            .where(s.id == record_id)
-            .values({**incoming.stored_values(), "golden_id": golden_id})
-        )
-        conn.execute(delete(match_key).where(match_key.c.source_record_id == record_id))
-    _insert_keys(conn, keys, record_id, golden_id)
-    change = golden.recompute(conn, golden_id, rules, now)
-    audit.record(
-        conn,
-        actor=incoming.actor,
-        action="golden.update",
-        golden_id=golden_id,
-        fields=change.fields,
-        detail={"source_system": incoming.source_system, "version": change.version},
-        at=now,
-    )
-    return SaveResult(golden_id, "updated", (change,), None, (), record_id)
-
-
-def _decide(
-    conn: Connection, incoming: IncomingRecord, keys: list[str], rules: IdentityRules
-) -> Decision:
-    found = candidates.find(
-        conn,
-        own_key=(incoming.source_system, incoming.source_key),
-        identifiers=[(i.system, i.key) for i in incoming.profile.identifiers],
-        keys=keys,
-        default_region=rules.default_region,
-    )
-    return decide(
-        features(incoming.document, rules.default_region), found.owners, found.candidates, rules
-    )
-
-
-def _open_reviews(
-    conn: Connection,
-    decision: Decision | None,
-    golden_id: str,
-    record_id: int,
-    actor: str,
-    now: datetime,
-) -> tuple[int, ...]:
-    if decision is None or not decision.proposals:
-        return ()
-    kept_apart = golden.rejected(conn, golden_id, [p.candidate_id for p in decision.proposals])
-    return tuple(
-        review.open_item(conn, golden_id, proposal, record_id, actor=actor, now=now)
-        for proposal in decision.proposals
-        if proposal.candidate_id not in kept_apart
-    )
-
-
-def _insert_record(conn: Connection, incoming: IncomingRecord, golden_id: str) -> int:
-    values = {
-        **incoming.stored_values(),
-        "golden_id": golden_id,
-        "source_system": incoming.source_system,
-        "source_key": incoming.source_key,
-    }
-    return int(
-        conn.execute(insert(source_record).returning(source_record.c.id), values).scalar_one()
-    )
-
-
-def _insert_keys(conn: Connection, keys: list[str], record_id: int, golden_id: str) -> None:
-    if keys:
-        conn.execute(
-            insert(match_key),
-            [{"key": k, "source_record_id": record_id, "golden_id": golden_id} for k in keys],
-        )
 
 
 def _profile(golden_id: str, document: dict[str, Any]) -> Profile:

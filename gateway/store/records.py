@@ -1,5 +1,5 @@
-"""What a save takes in and gives back: shared by the one-record path
-(:mod:`gateway.store.profiles`) and the chunk path (:mod:`gateway.store.chunk`)."""
+"""What a save takes in and gives back (:mod:`gateway.store.chunk`, the one save path: a
+single record is a chunk of one)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ class IncomingRecord:
     raw: str
     received_at: datetime
     actor: str
+    # The golden profile a new record joins whatever matching says (an admin's correction of
+    # that profile); None: matching decides.
+    target: str | None = None
 
     @property
     def label(self) -> str:

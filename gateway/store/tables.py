@@ -395,3 +395,18 @@ erasure_request = Table(
     Column("decided_by", String(100)),
     Index(None, "status", "id"),
 )
+
+# --- match model versions (0012) ---------------------------------------------------------------
+# Parameters learnt by ``cpex-gateway identity train``; the newest version is the one matching
+# uses (gateway/store/match_models.py). The shipped defaults (config/identity.toml) are no row.
+match_model = Table(
+    "match_model",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("records", Integer, nullable=False),  # source records learnt from
+    Column("figures", JSONDocument, nullable=False),  # pairs, iterations, convergence
+    Column("parameters", JSONDocument, nullable=False),  # prior, m and u per level
+    Column("term_frequencies", JSONDocument, nullable=False),
+)

@@ -108,9 +108,11 @@ def get_profile(golden_id: str) -> Response:
 @bp.get("/<golden_id>/lineage")
 @access(Access.ADMIN)
 def lineage(golden_id: str) -> Response:
-    """Where each golden field came from, and the linked source records (for unmerge)."""
+    """Where each golden field came from, and the linked source records (for unmerge), each
+    with how it was matched (model version, probability, per-field levels and weights)."""
     store = _store()
     current, version = store.version_of(golden_id)
+    matches = store.matches(current)
     fields = {
         path: {
             "source_system": source.source_system,
@@ -125,6 +127,7 @@ def lineage(golden_id: str) -> Response:
             "source_system": r.source_system,
             "source_key": r.source_key,
             "received_at": r.received_at.isoformat(),
+            "match": matches.get((r.source_system, r.source_key)),
         }
         for r in store.source_records(current)
     ]

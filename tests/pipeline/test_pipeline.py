@@ -73,7 +73,13 @@ def test_a_record_the_database_refuses_is_quarantined_and_the_others_stored(
     gateway: Gateway, migrated_engine: Engine, tmp_path: Path
 ) -> None:
     refuse_source_key(migrated_engine, "13")
-    records = [profile(str(i), f"Name{i}") for i in range(1, 21)]
+    # Twenty people: names a match model cannot take for one another.
+    families = [
+        "Adams", "Baker", "Clarke", "Dawson", "Evans", "Fletcher", "Gray", "Hughes", "Irwin",
+        "Jackson", "Knight", "Lowe", "Murphy", "Norris", "Owens", "Palmer", "Quinn", "Reeves",
+        "Sutton", "Turner",
+    ]
+    records = [profile(str(i), families[i - 1]) for i in range(1, 21)]
     report = import_file(gateway, write(tmp_path, envelope(records)), chunk_size=8)
     statuses = {o.index: o.status for o in report.outcomes}
     assert statuses.pop(13) == "rejected"

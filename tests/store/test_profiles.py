@@ -7,10 +7,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.errors import ModelError, NotFoundError, StoreError
@@ -160,22 +159,36 @@ def test_repeated_identifiers_in_one_profile_are_kept_once(
 
 @contextmanager
 def failing_statement(engine: Engine, table: str) -> Iterator[None]:
-    """Makes the database itself reject the next INSERT into ``table``.
+    """Makes the database itself reject every row inserted into ``table``.
 
-    The statement is pointed at a table that does not exist, so the failure is a real driver
-    error raised mid-transaction, after the other rows of the record were written.
+    A trigger raises ``no_such_table``: a real driver error mid-transaction, after the other
+    rows of the record were written, whether the rows come by INSERT or (PostgreSQL) by COPY.
     """
-
-    def retarget(conn: Any, cursor: Any, statement: str, *rest: Any) -> tuple[str, Any]:
-        if statement.startswith(f"INSERT INTO {table} "):
-            statement = statement.replace(f"INSERT INTO {table} ", "INSERT INTO no_such_table ")
-        return statement, rest[0]
-
-    event.listen(engine, "before_cursor_execute", retarget, retval=True)
+    postgresql = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        if postgresql:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION cpex_test_fail() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'no_such_table'; END $$"
+            )
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER cpex_test_fail BEFORE INSERT ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION cpex_test_fail()"
+            )
+        else:
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER cpex_test_fail BEFORE INSERT ON {table} "
+                "BEGIN SELECT RAISE(ABORT, 'no_such_table'); END"
+            )
     try:
         yield
     finally:
-        event.remove(engine, "before_cursor_execute", retarget)
+        with engine.begin() as conn:
+            if postgresql:
+                conn.exec_driver_sql(f"DROP TRIGGER cpex_test_fail ON {table}")
+                conn.exec_driver_sql("DROP FUNCTION cpex_test_fail()")
+            else:
+                conn.exec_driver_sql("DROP TRIGGER cpex_test_fail")
 
 
 def test_a_failure_at_the_last_step_leaves_nothing_of_a_new_record(

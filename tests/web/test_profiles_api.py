@@ -113,6 +113,11 @@ def test_search_lineage_and_unmerge(api: Api) -> None:
     assert by_name["total"] == 1 and by_name["items"][0]["name"] == "Ann Jones"
     lineage = api.client.get(f"/api/v1/profiles/{golden}/lineage", headers=admin).json
     assert lineage["fields"]["person.family_name"]["source_system"] == "shop"
+    first, joined = lineage["source_records"]
+    assert first["match"] is None  # it created the profile
+    assert joined["match"]["via"] == "model" and joined["match"]["model"] == "default"
+    assert joined["match"]["fields"]["email"] == {"level": "exact", "weight": 15.873}
+    assert joined["match"]["total"] >= 0.99
     second = lineage["source_records"][1]["id"]
     split = api.client.post(
         f"/api/v1/profiles/{golden}/unmerge", json={"source_record_id": second}, headers=admin

@@ -29,14 +29,17 @@ def person(key: str, given: str, family: str, birth: str, postcode: str) -> str:
 
 def test_review_list_approve_reject(api: Api) -> None:
     post(api, [person("1", "Jonathan", "Smith", "1980-01-02", "LS1 4AP")], "a")
-    post(api, [person("2", "Jon", "Smith", "1980-01-02", "LS1 4AP")], "b")
-    post(api, [person("3", "John", "Smithson", "1980-01-02", "LS1 4AP")], "c")
+    # Near matches with another birth date: a person's eye, not an automatic merge.
+    post(api, [person("2", "Jon", "Smith", "1981-07-09", "LS1 4AP")], "b")
+    post(api, [person("3", "John", "Smithson", "1979-11-30", "LS1 4AP")], "c")
     admin = api.headers("admin")
     items = api.client.get("/api/v1/review", headers=admin).json["items"]
     assert items, "the near matches should be proposed for review"
     first = items[0]
     assert first["golden"] is not None and first["candidate"] is not None
-    assert "reason" in first["details"]
+    assert first["details"]["reason"] == "model" and first["details"]["model"] == "default"
+    assert first["details"]["fields"]["birth_date"]["level"] == "different"
+    assert 0.8 <= first["score"] < 0.99
     one = api.client.get(f"/api/v1/review/{first['id']}", headers=admin).json
     assert one["id"] == first["id"]
     approved = api.client.post(f"/api/v1/review/{first['id']}/approve", headers=admin)
