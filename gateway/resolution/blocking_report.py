@@ -18,7 +18,8 @@ from gateway.identity.features import features
 from gateway.identity.rules import IdentityRules
 from gateway.model import to_dict
 from gateway.model.xmlcodec import PROFILE_TAG, profile_from_element
-from gateway.xml.parser import XMLLimits, iter_records
+from gateway.xml.parser import XMLLimits
+from gateway.xml.stream import iter_records
 
 
 @dataclass(frozen=True, slots=True)
