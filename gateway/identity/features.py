@@ -62,7 +62,8 @@ def features(document: Mapping[str, Any], default_region: str) -> MatchFeatures:
     birth = person.get("birth_date")
     addresses = document.get("addresses") or ()
     emails = (normalize.email(e["address"]) for e in document.get("emails") or ())
-    phones = (normalize.phone(p["number"], default_region) for p in document.get("phones") or ())
+    phones = (normalize.phone(p["number"], default_region)
+              for p in document.get("phones") or () if p.get("number"))
     registration = normalize.postcode(organization.get("registration_number") or "")
     return MatchFeatures(
         given=given,

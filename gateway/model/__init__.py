@@ -3,15 +3,19 @@
 from gateway.model.categories import category_of, field_categories
 from gateway.model.dictcodec import from_dict, to_dict
 from gateway.model.profile import (
+    Account,
     AddressType,
     Channel,
     ChannelPreference,
     Consent,
     ConsentStatus,
+    ContactPerson,
     ContactType,
     CreditStatus,
+    CustomAttribute,
     DataCategory,
     Email,
+    Employment,
     FinancialSummary,
     Gender,
     Identifier,
@@ -19,6 +23,7 @@ from gateway.model.profile import (
     Organization,
     Person,
     Phone,
+    PhoneQuality,
     PhoneType,
     PostalAddress,
     Preferences,
@@ -30,6 +35,7 @@ from gateway.model.profile import (
 )
 
 __all__ = [
+    "Account", "ContactPerson", "CustomAttribute", "Employment", "PhoneQuality",
     "AddressType", "Channel", "ChannelPreference", "Consent", "ConsentStatus", "ContactType",
     "CreditStatus", "DataCategory", "Email", "FinancialSummary", "Gender", "Identifier",
     "Metadata", "Organization", "Person", "Phone", "PhoneType", "PostalAddress", "Preferences",

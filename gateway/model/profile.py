@@ -106,6 +106,14 @@ class ConsentStatus(StrEnum):
     REVOKED = "revoked"
 
 
+class PhoneQuality(StrEnum):
+    """How far a phone number as received could be confirmed (CPEX 1.1)."""
+
+    VALID = "valid"  # it fits a known number plan
+    POSSIBLE = "possible"  # only its length fits
+    INVALID = "invalid"  # kept as received (``raw``), no E.164 form
+
+
 class CreditStatus(StrEnum):
     GOOD = "good"
     WATCH = "watch"
@@ -123,6 +131,16 @@ class Identifier:
 
 
 @dataclass(frozen=True, slots=True)
+class Employment:
+    """Where a person works (CPEX 1.1): a B2B contact keeps both sides."""
+
+    organization_name: str | None = None
+    organization_id: str | None = None  # the organization's key in the source
+    job_title: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     given_name: str | None = field(default=None, metadata=IDENTITY)
     middle_name: str | None = field(default=None, metadata=IDENTITY)
@@ -132,6 +150,18 @@ class Person:
     birth_date: date | None = field(default=None, metadata=DEMOGRAPHIC)
     gender: Gender | None = field(default=None, metadata=DEMOGRAPHIC)
     language: str | None = field(default=None, metadata=DEMOGRAPHIC)
+    employment: Employment | None = field(default=None, metadata=DEMOGRAPHIC)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPerson:
+    """A person to speak to at an organization (CPEX 1.1)."""
+
+    given_name: str | None = None
+    family_name: str | None = None
+    role: str | None = None
+    email: str | None = None
+    phone: str | None = None  # E.164
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +169,7 @@ class Organization:
     name: str = field(metadata=IDENTITY)
     legal_form: str | None = field(default=None, metadata=IDENTITY)
     registration_number: str | None = field(default=None, metadata=IDENTITY)
+    contacts: tuple[ContactPerson, ...] = field(default=(), metadata=CONTACT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,20 +180,37 @@ class PostalAddress:
     postal_code: str | None = None
     region: str | None = None
     country: str | None = None  # ISO 3166-1 alpha-2
+    # CPEX 1.1
+    id: str | None = None  # the address's key in the source (an address book entry)
+    label: str | None = None  # the source's name for it ("Office", "Mum's")
+    addressee: str | None = None  # the name on the envelope, when not the person's
+    company: str | None = None
+    phone: str | None = None  # E.164
+    preferred: bool | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Email:
     address: str
     type: ContactType = ContactType.PERSONAL
-    primary: bool = False
+    primary: bool = False  # the preferred address
+    verified: bool | None = None  # CPEX 1.1
 
 
 @dataclass(frozen=True, slots=True)
 class Phone:
-    number: str  # E.164
+    """A phone number: ``number`` in E.164; a number normalisation could not confirm keeps the
+    text as received in ``raw`` with its ``quality`` (then ``number`` may be missing)."""
+
+    number: str | None = None  # E.164
     type: PhoneType = PhoneType.MOBILE
-    primary: bool = False
+    primary: bool = False  # the preferred number
+    # CPEX 1.1
+    raw: str | None = None
+    quality: PhoneQuality | None = None
+    verified: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +270,26 @@ class FinancialSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Account:
+    """The person's account at the source (CPEX 1.1)."""
+
+    login: str | None = None
+    enabled: bool | None = None
+    created: datetime | None = None
+    last_login: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomAttribute:
+    """A deployment's own field (CPEX 1.1): declared in the settings (``[attributes.NAME]``:
+    type, data category, searchable), its value in its canonical text form; a multi-valued
+    attribute is one item per value."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class Metadata:
     source: str
     created: datetime | None = None
@@ -247,6 +315,9 @@ class Profile:
     consents: tuple[Consent, ...] = ()
     financial: FinancialSummary | None = field(default=None, metadata=FINANCIAL)
     segments: tuple[str, ...] = field(default=(), metadata=PREFERENCE)
+    account: Account | None = field(default=None, metadata=ONLINE)  # CPEX 1.1
+    # CPEX 1.1; each declared attribute has its own data category (settings)
+    attributes: tuple[CustomAttribute, ...] = ()
     metadata: Metadata | None = None
     id: str | None = None  # golden profile id, when the profile is stored
 

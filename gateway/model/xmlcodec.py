@@ -28,14 +28,18 @@ from lxml import etree
 from gateway.errors import ModelError
 from gateway.model.namespaces import CPEX_PROFILE_NS, CPEX_PROFILE_PREFIX, XSI_NS
 from gateway.model.profile import (
+    Account,
     AddressType,
     Channel,
     ChannelPreference,
     Consent,
     ConsentStatus,
+    ContactPerson,
     ContactType,
     CreditStatus,
+    CustomAttribute,
     Email,
+    Employment,
     FinancialSummary,
     Gender,
     Identifier,
@@ -43,6 +47,7 @@ from gateway.model.profile import (
     Organization,
     Person,
     Phone,
+    PhoneQuality,
     PhoneType,
     PostalAddress,
     Preferences,
@@ -167,6 +172,9 @@ def _load_datetime(text: str) -> datetime:
 
 
 TEXT = Scalar("text", _dump_text, str)
+# A text that may be empty: an empty element (a phone kept only as received) is None.
+OPTIONAL_TEXT = Scalar("text", lambda v: "" if v is None else _dump_text(v),
+                       lambda text: text or None)
 BOOL = Scalar("true or false", _dump_bool, lambda text: _BOOLEANS[text.strip()])
 INT = Scalar("an integer", _dump_int, _load_int)
 DECIMAL = Scalar("a decimal number", _dump_decimal, _load_decimal)
@@ -496,6 +504,12 @@ PROFILE_TAG = _q("Profile")
 NSMAP = {CPEX_PROFILE_PREFIX: CPEX_PROFILE_NS}
 
 IDENTIFIER = Record(Identifier, Attr("system", "system"), Attr("key", "key"))
+EMPLOYMENT = Record(Employment, *_children(
+    ("OrganizationName", "organization_name", TEXT),
+    ("OrganizationId", "organization_id", TEXT),
+    ("JobTitle", "job_title", TEXT),
+    ("Department", "department", TEXT),
+))
 PERSON = Record(Person, *_children(
     ("GivenName", "given_name", TEXT),
     ("MiddleName", "middle_name", TEXT),
@@ -505,30 +519,51 @@ PERSON = Record(Person, *_children(
     ("BirthDate", "birth_date", DATE),
     ("Gender", "gender", enum_scalar(Gender)),
     ("Language", "language", TEXT),
+    ("Employment", "employment", EMPLOYMENT),
 ))
-ORGANIZATION = Record(Organization, *_children(
-    ("Name", "name", TEXT),
-    ("LegalForm", "legal_form", TEXT),
-    ("RegistrationNumber", "registration_number", TEXT),
+CONTACT_PERSON = Record(ContactPerson, *_children(
+    ("GivenName", "given_name", TEXT),
+    ("FamilyName", "family_name", TEXT),
+    ("Role", "role", TEXT),
+    ("Email", "email", TEXT),
+    ("Phone", "phone", TEXT),
 ))
+ORGANIZATION = Record(
+    Organization,
+    *_children(
+        ("Name", "name", TEXT),
+        ("LegalForm", "legal_form", TEXT),
+        ("RegistrationNumber", "registration_number", TEXT),
+    ),
+    _wrapped("Contacts", "Contact", "contacts", CONTACT_PERSON),
+)
 ADDRESS = Record(
     PostalAddress,
     Attr("type", "type", enum_scalar(AddressType)),
+    Attr("id", "id"),
+    Attr("label", "label"),
+    Attr("preferred", "preferred", BOOL),
     Many(_q("Line"), "lines"),
     *_children(
         ("City", "city", TEXT),
         ("PostalCode", "postal_code", TEXT),
         ("Region", "region", TEXT),
         ("Country", "country", TEXT),
+        ("Addressee", "addressee", TEXT),
+        ("Company", "company", TEXT),
+        ("Phone", "phone", TEXT),
+        ("ValidFrom", "valid_from", DATE),
+        ("ValidTo", "valid_to", DATE),
     ),
 )
 EMAIL = Record(
     Email, Attr("type", "type", enum_scalar(ContactType)), Attr("primary", "primary", BOOL),
-    Text("address"),
+    Attr("verified", "verified", BOOL), Text("address"),
 )
 PHONE = Record(
     Phone, Attr("type", "type", enum_scalar(PhoneType)), Attr("primary", "primary", BOOL),
-    Text("number"),
+    Attr("raw", "raw"), Attr("quality", "quality", enum_scalar(PhoneQuality)),
+    Attr("verified", "verified", BOOL), Text("number", OPTIONAL_TEXT),
 )
 WEB_PRESENCE = Record(WebPresence, Attr("type", "type", enum_scalar(WebType)), Text("url"))
 CHANNEL = Record(
@@ -560,6 +595,13 @@ FINANCIAL = Record(FinancialSummary, *_children(
     ("ConfirmedAt", "confirmed_at", DATETIME),
     ("ChangedAt", "changed_at", DATETIME),
 ))
+ACCOUNT = Record(Account, *_children(
+    ("Login", "login", TEXT),
+    ("Enabled", "enabled", BOOL),
+    ("Created", "created", DATETIME),
+    ("LastLogin", "last_login", DATETIME),
+))
+CUSTOM_ATTRIBUTE = Record(CustomAttribute, Attr("name", "name"), Text("value"))
 METADATA = Record(Metadata, *_children(
     ("Source", "source", TEXT),
     ("Created", "created", DATETIME),
@@ -580,14 +622,17 @@ PROFILE = Record(
     _wrapped("Consents", "Consent", "consents", CONSENT),
     Child(_q("FinancialSummary"), "financial", FINANCIAL),
     _wrapped("Segments", "Segment", "segments"),
+    Child(_q("Account"), "account", ACCOUNT),
+    _wrapped("Extensions", "Attribute", "attributes", CUSTOM_ATTRIBUTE),
     Child(_q("Metadata"), "metadata", METADATA),
     one_of=("person", "organization"),
 )
 
 #: Every record of the profile format (tests check that each covers all its model's fields).
 PROFILE_RECORDS: tuple[Record[Any], ...] = (
-    IDENTIFIER, PERSON, ORGANIZATION, ADDRESS, EMAIL, PHONE, WEB_PRESENCE, CHANNEL, PREFERENCES,
-    CONSENT, FINANCIAL, METADATA, PROFILE,
+    IDENTIFIER, EMPLOYMENT, PERSON, CONTACT_PERSON, ORGANIZATION, ADDRESS, EMAIL, PHONE,
+    WEB_PRESENCE, CHANNEL, PREFERENCES, CONSENT, FINANCIAL, ACCOUNT, CUSTOM_ATTRIBUTE, METADATA,
+    PROFILE,
 )
 
 

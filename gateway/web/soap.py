@@ -74,10 +74,11 @@ def wsdl() -> Response:
 
 @bp.get("/cpex-exchange-1.0.xsd")
 @bp.get("/cpex-profile-1.0.xsd")
+@bp.get("/cpex-profile-1.1.xsd")
 @access(Access.PUBLIC)
 def schema() -> Response:
     """An XSD the WSDL imports (so a client can load the WSDL from its URL alone). One route per
-    file, so nothing but these two can ever be asked for."""
+    file, so nothing but these can ever be asked for."""
     name = request.path.rpartition("/")[2]
     path: Path = gateway_of(current_app).settings.path("schemas") / "cpex" / name
     return Response(path.read_bytes(), mimetype="text/xml")

@@ -15,14 +15,18 @@ from typing import Any, TypeVar
 from hypothesis import strategies as st
 
 from gateway.model import (
+    Account,
     AddressType,
     Channel,
     ChannelPreference,
     Consent,
     ConsentStatus,
+    ContactPerson,
     ContactType,
     CreditStatus,
+    CustomAttribute,
     Email,
+    Employment,
     FinancialSummary,
     Gender,
     Identifier,
@@ -30,6 +34,7 @@ from gateway.model import (
     Organization,
     Person,
     Phone,
+    PhoneQuality,
     PhoneType,
     PostalAddress,
     Preferences,
@@ -101,6 +106,13 @@ def members(enum: type[E]) -> st.SearchStrategy[E]:
 
 
 identifiers = st.builds(Identifier, system=system_codes, key=keys)
+employments = st.builds(
+    Employment,
+    organization_name=optional(long_texts),
+    organization_id=optional(keys),
+    job_title=optional(names),
+    department=optional(names),
+)
 persons = st.builds(
     Person,
     given_name=optional(names),
@@ -111,12 +123,22 @@ persons = st.builds(
     birth_date=optional(dates),
     gender=optional(members(Gender)),
     language=optional(languages),
+    employment=optional(employments),
+)
+contact_persons = st.builds(
+    ContactPerson,
+    given_name=optional(names),
+    family_name=optional(names),
+    role=optional(names),
+    email=optional(emails),
+    phone=optional(phones),
 )
 organizations = st.builds(
     Organization,
     name=long_texts,
     legal_form=optional(short_texts),
     registration_number=optional(short_texts),
+    contacts=tuples(contact_persons),
 )
 addresses = st.builds(
     PostalAddress,
@@ -126,9 +148,37 @@ addresses = st.builds(
     postal_code=optional(postal_codes),
     region=optional(names),
     country=optional(countries),
+    id=optional(keys),
+    label=optional(names),
+    addressee=optional(names),
+    company=optional(long_texts),
+    phone=optional(phones),
+    preferred=optional(st.booleans()),
+    valid_from=optional(dates),
+    valid_to=optional(dates),
 )
-email_entries = st.builds(Email, address=emails, type=members(ContactType), primary=st.booleans())
-phone_entries = st.builds(Phone, number=phones, type=members(PhoneType), primary=st.booleans())
+email_entries = st.builds(Email, address=emails, type=members(ContactType), primary=st.booleans(),
+                          verified=optional(st.booleans()))
+phone_entries = st.one_of(
+    st.builds(Phone, number=phones, type=members(PhoneType), primary=st.booleans(),
+              verified=optional(st.booleans()),
+              quality=optional(st.sampled_from([PhoneQuality.VALID, PhoneQuality.POSSIBLE]))),
+    # kept as received: no E.164 form, the raw text and its quality
+    st.builds(Phone, number=st.none(), raw=long_texts, quality=st.just(PhoneQuality.INVALID),
+              type=members(PhoneType)),
+)
+accounts = st.builds(
+    Account,
+    login=optional(long_texts),
+    enabled=optional(st.booleans()),
+    created=optional(aware_datetimes),
+    last_login=optional(aware_datetimes),
+)
+custom_attributes = st.builds(
+    CustomAttribute,
+    name=pattern(r"[A-Za-z_][A-Za-z0-9_.\-]{0,20}"),
+    value=st.text(_XML_CHARS, min_size=1, max_size=50).filter(lambda v: v.strip() == v and v),
+)
 web_entries = st.builds(WebPresence, url=urls, type=members(WebType))
 preferences = st.builds(
     Preferences,
@@ -186,6 +236,8 @@ def profiles(draw: st.DrawFn) -> Profile:
         consents=draw(tuples(consents)),
         financial=draw(optional(financial_summaries)),
         segments=draw(tuples(names)),
+        account=draw(optional(accounts)),
+        attributes=draw(tuples(custom_attributes)),
         metadata=draw(optional(metadata)),
         id=draw(optional(keys)),
     )

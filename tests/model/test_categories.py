@@ -21,6 +21,9 @@ NOT_CATEGORISED: dict[str, str] = {
     "consents.given": "consent record",
     "consents.expires": "consent record",
     "consents.source": "consent record",
+    "attributes.name": "a custom attribute's category is its declaration's (settings); the "
+                       "policy, knowing no category here, discloses none (default deny)",
+    "attributes.value": "as attributes.name",
     "metadata.source": "bookkeeping: which system the record came from",
     "metadata.created": "bookkeeping",
     "metadata.updated": "bookkeeping",

@@ -18,6 +18,7 @@ from gateway.model import (
     ContactType,
     CreditStatus,
     Gender,
+    PhoneQuality,
     PhoneType,
     Purpose,
     Recipient,
@@ -97,7 +98,8 @@ def test_demo_batch_is_a_varied_upsert(registry: SchemaRegistry) -> None:
 # --- the schemas themselves ------------------------------------------------------------------
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
-PROFILE_XSD = SCHEMAS_DIR / "cpex" / "cpex-profile-1.0.xsd"
+PROFILE_XSD = SCHEMAS_DIR / "cpex" / "cpex-profile-1.1.xsd"  # the current version
+PROFILE_XSD_10 = SCHEMAS_DIR / "cpex" / "cpex-profile-1.0.xsd"
 EXCHANGE_XSD = SCHEMAS_DIR / "cpex" / "cpex-exchange-1.0.xsd"
 CODE_LISTS: list[tuple[Path, str, type[Enum]]] = [
     (PROFILE_XSD, "GenderCode", Gender),
@@ -109,6 +111,7 @@ CODE_LISTS: list[tuple[Path, str, type[Enum]]] = [
     (PROFILE_XSD, "PurposeCode", Purpose),
     (PROFILE_XSD, "RecipientCode", Recipient),
     (PROFILE_XSD, "ConsentStatusCode", ConsentStatus),
+    (PROFILE_XSD, "PhoneQualityCode", PhoneQuality),
     (PROFILE_XSD, "CreditStatusCode", CreditStatus),
     (EXCHANGE_XSD, "OperationCode", Operation),
     (EXCHANGE_XSD, "ResultStatusCode", ResultStatus),
@@ -136,12 +139,15 @@ def test_every_xsd_code_list_is_checked() -> None:
 
 
 @pytest.mark.parametrize(
-    ("xsd", "namespace", "root"),
-    [(PROFILE_XSD, CPEX_PROFILE_NS, "Profile"), (EXCHANGE_XSD, CPEX_EXCHANGE_NS, "Envelope")],
+    ("xsd", "namespace", "root", "version"),
+    [(PROFILE_XSD_10, CPEX_PROFILE_NS, "Profile", "1.0"),
+     (PROFILE_XSD, CPEX_PROFILE_NS, "Profile", "1.1"),
+     (EXCHANGE_XSD, CPEX_EXCHANGE_NS, "Envelope", "1.0")],
 )
-def test_schema_identity(registry: SchemaRegistry, xsd: Path, namespace: str, root: str) -> None:
+def test_schema_identity(registry: SchemaRegistry, xsd: Path, namespace: str, root: str,
+                         version: str) -> None:
     schema = parse_file(xsd).getroot()
-    assert (schema.get("targetNamespace"), schema.get("version")) == (namespace, "1.0")
+    assert (schema.get("targetNamespace"), schema.get("version")) == (namespace, version)
     assert schema.get("elementFormDefault") == "qualified"
     assert [e.get("name") for e in schema.iterfind(f"{_XS}element")] == [root]
-    assert registry.entry(namespace, "1.0").path == xsd.resolve()
+    assert registry.entry(namespace, version).path == xsd.resolve()
