@@ -13,6 +13,7 @@ left at its default and missing there is the one the gateway ships (:mod:`gatewa
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +25,7 @@ from gateway.bundled import bundled_dir
 from gateway.config_files import config_error, read_toml
 from gateway.errors import ConfigError
 from gateway.identity.rules import IdentityRules
+from gateway.model.profile import AttributeDeclaration, DataCategory
 from gateway.xml.parser import XMLLimits
 
 CONFIG_ENV = "CPEX_CONFIG"
@@ -131,6 +133,20 @@ class PrivacySettings(_Section):
         return frozenset(self.consent_sources)
 
 
+class AttributeSettings(_Section):
+    """One custom attribute (``[attributes.NAME]``): its type, data category (for consent and
+    partner field policy), whether it is searchable and whether it holds several values."""
+
+    type: Literal["text", "integer", "decimal", "boolean", "date", "datetime"] = "text"
+    category: Literal["identity", "contact", "demographic", "financial", "preference",
+                      "online"] = "preference"
+    searchable: bool = False
+    many: bool = False
+
+
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
+
+
 class Settings(_Section):
     version: int = 1
     database: DatabaseSettings = DatabaseSettings()
@@ -141,9 +157,18 @@ class Settings(_Section):
     identity: IdentitySettings = IdentitySettings()
     console: ConsoleSettings = ConsoleSettings()
     privacy: PrivacySettings = PrivacySettings()
+    attributes: dict[str, AttributeSettings] = {}
     # Where the settings came from, and what relative paths are resolved against.
     source: str = Field("defaults", exclude=True)
     base_dir: str = Field(".", exclude=True)
+
+    @model_validator(mode="after")
+    def _attribute_names(self) -> Settings:
+        bad = [name for name in self.attributes if not _ATTRIBUTE_NAME.match(name)]
+        if bad:
+            raise ValueError(f"attribute names are letters, digits, '_', '.', '-' (at most 64, "
+                             f"not starting with a digit): {', '.join(sorted(bad))}")
+        return self
 
     def path(self, name: Literal["schemas", "mappings", "var"]) -> Path:
         value = getattr(self.paths, name)
@@ -151,6 +176,15 @@ class Settings(_Section):
         if name != "var" and value == name and not resolved.is_dir():
             return bundled_dir(name)  # left at its default, absent: the shipped one
         return resolved
+
+    @property
+    def attribute_declarations(self) -> dict[str, AttributeDeclaration]:
+        """The declared custom attributes as the model states them."""
+        return {
+            name: AttributeDeclaration(name, a.type, DataCategory(a.category), a.searchable,
+                                       a.many)
+            for name, a in self.attributes.items()
+        }
 
     @property
     def database_url(self) -> str:

@@ -59,7 +59,8 @@ class MappingAdmin:
         :raises MappingFileInvalid: with every error; nothing is written.
         """
         path = self.path_for(name)
-        compiled = load_mapping(path, schemas=self.mappings.schemas, text=text)
+        compiled = load_mapping(path, schemas=self.mappings.schemas, text=text,
+                                attributes=self.mappings.attributes)
         if compiled.name != name:
             raise MappingNameMismatchError(
                 f"{path.name}: the text names mapping '{compiled.name}', not '{name}'"

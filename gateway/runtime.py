@@ -46,7 +46,8 @@ class Gateway:
         """Every mapping file of the mappings folder, compiled (invalid ones reported)."""
         from gateway.mapping import MappingSet  # parts are imported when first used (CLI start-up)
 
-        return MappingSet(self.settings.path("mappings"), schemas=self.schemas)
+        return MappingSet(self.settings.path("mappings"), schemas=self.schemas,
+                          attributes=self.settings.attribute_declarations)
 
     @cached_property
     def mapping_admin(self) -> MappingAdmin:

@@ -34,7 +34,8 @@ def check(state: CliState, files: tuple[str, ...]) -> int:
     (warnings alone do not fail)."""
     failed = 0
     for file in files:
-        errors, warnings = lint_mapping(file, schemas=state.gateway.schemas)
+        errors, warnings = lint_mapping(file, schemas=state.gateway.schemas,
+                                        attributes=state.gateway.settings.attribute_declarations)
         for error in errors:
             click.echo(str(error))
         for warning in warnings:
@@ -54,7 +55,8 @@ def check(state: CliState, files: tuple[str, ...]) -> int:
 def preview(state: CliState, mapping_ref: str, sample: str, as_json: bool) -> int:
     """Map SAMPLE with MAPPING (a file, or a name in the mappings folder) and show the output,
     its validation errors and the trace. Exit 1 if any record has errors."""
-    compiled = load_mapping(_mapping_file(state, mapping_ref), schemas=state.gateway.schemas)
+    compiled = load_mapping(_mapping_file(state, mapping_ref), schemas=state.gateway.schemas,
+                            attributes=state.gateway.settings.attribute_declarations)
     results = [compiled.preview(record) for record in compiled.read_sample(sample)]
     if as_json:
         click.echo(json.dumps([_report(compiled, r) for r in results], indent=2,

@@ -36,8 +36,9 @@ PERSON_FIELDS = (
     "birth_date",
     "gender",
     "language",
+    "employment",
 )
-ORGANIZATION_FIELDS = ("name", "legal_form", "registration_number")
+ORGANIZATION_FIELDS = ("name", "legal_form", "registration_number", "contacts")
 WHOLE_FIELDS = (
     "addresses",
     "emails",
@@ -46,9 +47,11 @@ WHOLE_FIELDS = (
     "preferences",
     "financial",
     "segments",
+    "account",
+    "attributes",
     "metadata",
 )
-LIST_FIELDS = frozenset({"addresses", "emails", "phones", "web", "segments"})
+LIST_FIELDS = frozenset({"addresses", "emails", "phones", "web", "segments", "attributes"})
 FIELD_PATHS: tuple[str, ...] = (
     *(f"person.{name}" for name in PERSON_FIELDS),
     *(f"organization.{name}" for name in ORGANIZATION_FIELDS),

@@ -13,7 +13,7 @@ with a tracer that records every field and collects failures instead of stopping
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,6 +48,7 @@ from gateway.mapping.transforms import (
     reads_record,
 )
 from gateway.mapping.values import Getter, is_blank
+from gateway.model.profile import AttributeDeclaration
 from gateway.xml.schemas import SchemaRegistry
 
 
@@ -397,6 +398,7 @@ class CompiledMapping:
             output = self.writer.finish(node)
         except ModelError as exc:
             raise MappingFailure(exc.reason, mapping=self.name, field=exc.path) from exc
+        state.warnings.extend(_undeclared(self.writer.undeclared(output)))
         return MappedRecord(operation, output, reason, tuple(state.warnings))
 
     def map(self, record: Any, run: RunValues | None = None) -> Any:
@@ -434,6 +436,7 @@ class CompiledMapping:
             return result
         try:
             result.output = self.writer.finish(node)
+            result.warnings.extend(_undeclared(self.writer.undeclared(result.output)))
         except GatewayError as exc:
             field = exc.path if isinstance(exc, ModelError) else None
             result.errors.append(PreviewIssue("model", str(exc), field=field))
@@ -454,9 +457,11 @@ class CompiledMapping:
 
 
 def compile_spec(
-    spec: MappingSpec, schemas: SchemaRegistry | None
+    spec: MappingSpec, schemas: SchemaRegistry | None,
+    attributes: Mapping[str, AttributeDeclaration] | None = None,
 ) -> tuple[CompiledMapping | None, list[MappingError]]:
-    """Compile a spec: the mapping, or None and every error found."""
+    """Compile a spec: the mapping, or None and every error found. ``attributes`` are the
+    deployment's declared custom attributes (None: not known, nothing is checked)."""
     errors: list[MappingError] = []
     _check_direction(spec, errors)
     code_lists: dict[str, CodeList] = {}
@@ -466,7 +471,8 @@ def compile_spec(
         except MappingError as exc:
             errors.append(exc)
     reader = _collect(errors, lambda: READERS[spec.source.format](spec.source))
-    writer = _collect(errors, lambda: WRITERS[spec.target.format](spec.target, schemas))
+    writer = _collect(errors, lambda: WRITERS[spec.target.format](spec.target, schemas,
+                                                                  attributes))
     if reader is None or writer is None:
         return None, errors
     compiler = _Compiler(spec.name, reader, writer, code_lists, errors)
@@ -506,6 +512,12 @@ def _collect(errors: list[MappingError], build: Callable[[], Any]) -> Any:
     except MappingError as exc:
         errors.append(exc)
         return None
+
+
+def _undeclared(names: list[str]) -> list[FieldWarning]:
+    return [FieldWarning(f"attributes.{name}", None, "undeclared",
+                         "not declared in the settings: stored without type or data category")
+            for name in names]
 
 
 def _runtime_getter(name: str) -> Getter:
@@ -605,6 +617,10 @@ class _Compiler:
             getters, source = [_runtime_getter(spec.runtime.value)], f"runtime {spec.runtime.value}"
         steps = [(t.name, _collect(self.errors, lambda t=t: self.transform(t)))  # type: ignore[misc]
                  for t in spec.transforms]
+        if slot is not None and slot.check is not None:
+            steps.append(("(declared type)", slot.check))
+        if slot is not None and slot.warning is not None:
+            self.warnings.append(spec.pos.error(slot.warning))
         for t in spec.transforms:
             if t.name == "when" and "otherwise" in t.args and "on_missing" not in t.args \
                     and t.args.get("op", Arg(None, t.pos)).value not in PRESENCE_OPERATORS:

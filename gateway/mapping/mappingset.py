@@ -9,13 +9,14 @@ logged (mapping errors name places in the file, never record values).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from gateway.errors import NotFoundError
 from gateway.mapping.check import load_mapping
 from gateway.mapping.compiler import CompiledMapping
 from gateway.mapping.errors import MappingError, MappingFileInvalid
+from gateway.model.profile import AttributeDeclaration
 from gateway.xml.schemas import SchemaRegistry
 
 log = logging.getLogger(__name__)
@@ -26,9 +27,11 @@ PATTERNS = ("*.yaml", "*.yml")
 class MappingSet:
     """Compiled mappings by name, from the mapping files of one folder."""
 
-    def __init__(self, folder: str | Path, *, schemas: SchemaRegistry | None = None) -> None:
+    def __init__(self, folder: str | Path, *, schemas: SchemaRegistry | None = None,
+                 attributes: Mapping[str, AttributeDeclaration] | None = None) -> None:
         self.folder = Path(folder)
         self.schemas = schemas
+        self.attributes = attributes  # the deployment's declared custom attributes
         self._loaded: dict[Path, tuple[str, CompiledMapping]] = {}  # file -> (text, mapping)
         self._seen: dict[Path, str] = {}  # file -> the text last compiled (good or not)
         self.errors: dict[str, list[MappingError]] = {}  # file name -> errors of its new text
@@ -45,7 +48,8 @@ class MappingSet:
                 continue
             self._seen[path] = text
             try:
-                compiled = load_mapping(path, schemas=self.schemas, text=text)
+                compiled = load_mapping(path, schemas=self.schemas, text=text,
+                                        attributes=self.attributes)
             except MappingFileInvalid as exc:
                 failed[path.name] = self.errors[path.name] = exc.errors
                 kept = "keeping the last good version" if path in self._loaded else "not loaded"

@@ -31,6 +31,8 @@ class Operation(StrEnum):
 
 
 FailurePolicy = Literal["reject_record", "drop_field", "keep_raw"]
+#: What a warning reports: a field failed under a policy, or an undeclared custom attribute.
+WarningKind = Literal["drop_field", "keep_raw", "undeclared"]
 FAILURE_POLICIES: tuple[str, ...] = ("reject_record", "drop_field", "keep_raw")
 
 RuntimeName = Literal[
@@ -72,7 +74,7 @@ class FieldWarning:
 
     field: str
     source: str | None
-    policy: FailurePolicy
+    policy: FailurePolicy | WarningKind
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,7 +86,8 @@ class FieldWarning:
         }
 
     def __str__(self) -> str:
-        done = "kept as received" if self.policy == "keep_raw" else "left out"
+        done = {"keep_raw": "kept as received", "undeclared": "stored"}.get(self.policy,
+                                                                            "left out")
         origin = f" (from {self.source})" if self.source else ""
         return f"{self.field}{origin}: {done}: {self.reason}"
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,7 @@ from gateway.mapping.spec import Arg, TargetSpec
 from gateway.mapping.values import as_text
 from gateway.model import Profile, to_dict
 from gateway.model.namespaces import CPEX_PROFILE_NS
+from gateway.model.profile import AttributeDeclaration
 from gateway.model.xmlcodec import profile_to_element
 from gateway.xml.schemas import SchemaRegistry
 
@@ -43,17 +45,24 @@ from gateway.xml.schemas import SchemaRegistry
 @dataclass(frozen=True, slots=True)
 class Slot:
     """Where a target path writes: keys into the output's nested dicts, one or many values,
-    and (for a group) the scope its fields are resolved in."""
+    and (for a group) the scope its fields are resolved in; ``check`` is a step the value must
+    pass (a custom attribute's declared type), ``warning`` what ``mapping check`` should say."""
 
     key: tuple[Any, ...]
     many: bool
     scope: Any
+    check: Callable[[Any], Any] | None = None
+    warning: str | None = None
 
 
 class TargetWriter(Protocol):
     root_scope: Any
 
     def resolve(self, path: Arg, scope: Any, *, group: bool) -> Slot: ...
+
+    def undeclared(self, output: Any) -> list[str]:
+        """Names of custom attributes in the output the deployment does not declare."""
+        ...
 
     def raw_slot(self, path: Arg, scope: Any) -> tuple[Slot, tuple[Any, ...] | None]:
         """Where ``on_error: keep_raw`` keeps the value as received for the field ``path``, and
@@ -75,15 +84,37 @@ class TargetWriter(Protocol):
 # --- canonical -----------------------------------------------------------------------------------
 
 
+#: Where ``attributes.NAME`` fields collect their values before :meth:`CanonicalWriter.finish`
+#: makes them ``Profile.attributes`` items.
+_ATTRIBUTE_VALUES = "__attributes__"
+
+
 class CanonicalWriter:
-    """Builds :class:`Profile`; ``preview`` validates it against the CPEX profile XSD."""
+    """Builds :class:`Profile`; ``preview`` validates it against the CPEX profile XSD.
+
+    ``attributes.NAME`` targets a custom attribute by name: its value is checked against the
+    declared type (``attributes``, from the settings) and written in canonical text form. A name
+    the deployment does not declare is still written, with a warning (``mapping check``, preview
+    and each record's outcome); without declarations (a bare load) every name is text.
+    """
 
     root_scope: Any = Profile
 
-    def __init__(self, spec: TargetSpec, schemas: SchemaRegistry | None) -> None:
+    def __init__(self, spec: TargetSpec, schemas: SchemaRegistry | None,
+                 attributes: Mapping[str, AttributeDeclaration] | None = None) -> None:
         self.schemas = schemas
+        self.attributes = attributes
+
+    def undeclared(self, output: Profile) -> list[str]:
+        """The names of the output's custom attributes the deployment does not declare."""
+        if self.attributes is None or not output.attributes:
+            return []
+        return sorted({a.name for a in output.attributes} - set(self.attributes))
 
     def resolve(self, path: Arg, scope: Any, *, group: bool) -> Slot:
+        head, _, name = path.value.partition(".")
+        if scope is Profile and head == "attributes" and name and not group:
+            return self._attribute(path, name)
         try:
             steps, found = resolve_path(scope, path.value)
         except KeyError as exc:
@@ -120,7 +151,26 @@ class CanonicalWriter:
             return Slot(steps, found.many, None), None
         return Slot(steps, found.many, None), quality
 
+    def _attribute(self, path: Arg, name: str) -> Slot:
+        if not _ATTRIBUTE_NAME.match(name):
+            raise path.pos.error(f"'{name}' is not an attribute name (letters, digits, '_', '.',"
+                                 " '-'; not starting with a digit)")
+        declared = self.attributes.get(name) if self.attributes is not None else None
+        warning = None
+        if self.attributes is not None and declared is None:
+            known = ", ".join(sorted(self.attributes)) or "none are declared"
+            warning = (f"attribute '{name}' is not declared in the settings ([attributes.{name}]; "
+                       f"declared: {known}): it is stored, but has no type or data category")
+        kind = declared.type if declared is not None else "text"
+        many = declared.many if declared is not None else False
+        return Slot((_ATTRIBUTE_VALUES, name), many, None, _ATTRIBUTE_TYPES[kind], warning)
+
     def finish(self, node: dict[Any, Any]) -> Profile:
+        values = node.pop(_ATTRIBUTE_VALUES, None)
+        if values:
+            items = [{"name": name, "value": v} for name, value in values.items()
+                     for v in (value if isinstance(value, list) else [value])]
+            node["attributes"] = [*node.get("attributes", ()), *items]
         profile: Profile = build_profile(node)
         return profile
 
@@ -140,6 +190,58 @@ class CanonicalWriter:
         return json.dumps(to_dict(output), indent=2, ensure_ascii=False)
 
 
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
+
+
+def _attribute_text(kind: str, convert: Callable[[str], Any]) -> Callable[[Any], Any]:
+    """A step making a value the canonical text of a declared type, or failing the field."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, list):
+            return [check(v) for v in value]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            return as_text(convert(value.strip() if isinstance(value, str) else value))
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise ValueError(f"not {kind}") from exc
+
+    return check
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return {"true": True, "1": True, "false": False, "0": False}[str(value).lower()]
+
+
+def _to_datetime(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("no time zone")
+    return moment
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("not an integer")
+    number = Decimal(str(value))
+    if number != number.to_integral_value():
+        raise ValueError("not whole")
+    return int(number)
+
+
+_ATTRIBUTE_TYPES: dict[str, Callable[[Any], Any]] = {
+    "text": _attribute_text("a text", as_text),
+    "integer": _attribute_text("an integer", _to_int),
+    "decimal": _attribute_text("a decimal number", lambda v: Decimal(str(v))),
+    "boolean": _attribute_text("true or false", _to_bool),
+    "date": _attribute_text("a date YYYY-MM-DD",
+                            lambda v: v if isinstance(v, date) else date.fromisoformat(str(v))),
+    "datetime": _attribute_text("a date and time with a time zone", _to_datetime),
+}
+
+
 # --- JSON ----------------------------------------------------------------------------------------
 
 _JSON_KEY = re.compile(r"^[A-Za-z_][\w-]*$")
@@ -150,8 +252,12 @@ class JsonWriter:
 
     root_scope: Any = None
 
-    def __init__(self, spec: TargetSpec, schemas: SchemaRegistry | None) -> None:
+    def __init__(self, spec: TargetSpec, schemas: SchemaRegistry | None,
+                 attributes: Mapping[str, AttributeDeclaration] | None = None) -> None:
         pass
+
+    def undeclared(self, output: Any) -> list[str]:
+        return []
 
     def resolve(self, path: Arg, scope: Any, *, group: bool) -> Slot:
         steps = tuple(path.value.split("."))
@@ -216,7 +322,8 @@ def _load_xsd(path: Path) -> xmlschema.XMLSchema:
 class XmlWriter:
     """Elements in XSD order, root declared in the file, namespaces from ``namespaces``."""
 
-    def __init__(self, spec: TargetSpec, schemas: SchemaRegistry | None) -> None:
+    def __init__(self, spec: TargetSpec, schemas: SchemaRegistry | None,
+                 attributes: Mapping[str, AttributeDeclaration] | None = None) -> None:
         assert spec.root is not None and spec.schema is not None
         if schemas is None:
             raise spec.schema.pos.error("an xml target needs the schema registry to check "
@@ -242,6 +349,9 @@ class XmlWriter:
         if prefix and prefix not in self.nsmap:
             raise name.pos.error(f"the prefix '{prefix}' is not declared in target.namespaces")
         return f"{{{self.nsmap[prefix]}}}{local}" if prefix else local
+
+    def undeclared(self, output: Any) -> list[str]:
+        return []
 
     def raw_slot(self, path: Arg, scope: Any) -> tuple[Slot, tuple[Any, ...] | None]:
         return self.resolve(path, scope, group=False), None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 
 class DataCategory(StrEnum):
@@ -287,6 +288,20 @@ class CustomAttribute:
 
     name: str
     value: str
+
+
+AttributeType = Literal["text", "integer", "decimal", "boolean", "date", "datetime"]
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDeclaration:
+    """A custom attribute a deployment declares (settings ``[attributes.NAME]``)."""
+
+    name: str
+    type: AttributeType = "text"
+    category: DataCategory = DataCategory.PREFERENCE
+    searchable: bool = False
+    many: bool = False
 
 
 @dataclass(frozen=True, slots=True)
