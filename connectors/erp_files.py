@@ -1,4 +1,4 @@
-"""An ERP file-drop inbox: CSV or XML extracts dropped into a folder, each taken once, whole.
+"""A file-drop inbox: CSV, XML or JSON files dropped into a folder, each taken once, whole.
 
 A file is taken only when it is complete, in one of two ways the dropping system chooses:
 
@@ -29,7 +29,7 @@ from connectors.base import ConnectorError, DroppedFile
 
 MARKER_SUFFIX = ".done"
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial")
-ACCEPTED_SUFFIXES = (".csv", ".xml")
+ACCEPTED_SUFFIXES = (".csv", ".xml", ".json")
 
 Completion = Literal["marker", "rename"]
 
@@ -45,7 +45,7 @@ class FileDropInbox:
         self.failed_dir = folder / "failed"
 
     def ready(self) -> Iterator[DroppedFile]:
-        """Complete CSV and XML files in the inbox, oldest first."""
+        """Complete CSV, XML and JSON files in the inbox, oldest first."""
         try:
             entries = [p for p in self.folder.iterdir() if p.is_file()]
         except FileNotFoundError:

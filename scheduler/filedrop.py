@@ -25,9 +25,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from connectors.base import DroppedFile, FileInbox, connector_class
 from gateway.errors import GatewayError
 from gateway.importer import ImportSourceError, import_batch
-from gateway.pipeline.runner import Batch, Pipeline
+from gateway.pipeline.outcome import BatchReport
+from gateway.pipeline.runner import Batch, Pipeline, record_tag
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import dropped_file
+from gateway.xml.parser import iter_records
 from scheduler.kinds import JobContext, JobOutcome
 
 log = logging.getLogger(__name__)
@@ -90,14 +92,11 @@ def _process(ctx: JobContext, dropped: DroppedFile) -> dict[str, Any]:
                               "size": dropped.size, "records": 0, "stored": 0, "rejected": 0,
                               "errors": []}
     try:
-        if dropped.name.lower().endswith(".xml"):
+        if dropped.name.lower().endswith(".xml") and not ctx.args.mapping:
             result = import_batch(ctx.gateway, dropped.path, source_system=ctx.args.source_system)
-            report["records"] = len(result.outcomes)
-            report["rejected"] = len(result.rejected)
-            report["errors"] = [{"record": o.index, "line": o.line,
-                                 "errors": [str(e) for e in o.errors]} for o in result.rejected]
+            _count(report, result)
         else:
-            _import_csv(ctx, dropped, report)
+            _import_mapped(ctx, dropped, report)
     except ImportSourceError:
         report["errors"].append({"file": "no source system: the envelope header has no Sender; "
                                          "set source_system in the job's args (jobs.toml)"})
@@ -114,25 +113,45 @@ def _process(ctx: JobContext, dropped: DroppedFile) -> dict[str, Any]:
     return report
 
 
-def _import_csv(ctx: JobContext, dropped: DroppedFile, report: dict[str, Any]) -> None:
-    """The rows through the ingest pipeline like any other records: mapped, validated as CPEX,
-    resolved, stored with their outbox events; a refused row goes to the quarantine (retry it
-    there after fixing the mapping)."""
+def _import_mapped(ctx: JobContext, dropped: DroppedFile, report: dict[str, Any]) -> None:
+    """A file in the format of the job's mapping (XML, CSV or JSON) through the ingest pipeline
+    like any other records: mapped (with the mapping's record operations), validated, resolved,
+    stored with their outbox events; a refused record goes to the quarantine (retry it there
+    after fixing the mapping). An XML file without a mapping is a CPEX batch (above)."""
     if not ctx.args.mapping:
-        raise _FileRefused("a CSV file needs a mapping (job args: mapping = \"<file>.yaml\")")
+        raise _FileRefused("a CSV or JSON file needs a mapping (job args: mapping = "
+                           "\"<file>.yaml\")")
     pipeline = Pipeline(ctx.gateway, Batch(
         source_system=ctx.args.source_system or "erp", source=dropped.name,
         mapping=ctx.args.mapping,
         actor=f"job:{ctx.job}", file_name=dropped.name), keep_outcomes=False)
-    rows = pipeline.decoder.mapping.reader.read_sample(dropped.path)  # type: ignore[union-attr]
-    result = pipeline.run_decoded(
-        pipeline.decoder.row(row, index, line=index + 1)  # line 1 holds the column names
-        for index, row in enumerate(rows, start=1)
-    )
+    mapping = pipeline.decoder.mapping
+    assert mapping is not None
+    suffix = dropped.name.lower().rpartition(".")[2]
+    if suffix != mapping.source_format and not (suffix == "json" and
+                                                mapping.source_format in ("json", "sql")):
+        raise _FileRefused(f"a .{suffix} file, but the mapping {mapping.name} reads "
+                           f"{mapping.source_format}")
+    if suffix == "xml":
+        result = pipeline.run_elements(
+            iter_records(dropped.path, record_tag(mapping), limits=ctx.gateway.xml_limits))
+    else:
+        rows = mapping.reader.read_sample(dropped.path)
+        first = 2 if suffix == "csv" else None  # line 1 of a CSV holds the column names
+        result = pipeline.run_decoded(
+            pipeline.decoder.row(row, index, line=None if first is None else index + 1)
+            for index, row in enumerate(rows, start=1)
+        )
+    _count(report, result)
+
+
+def _count(report: dict[str, Any], result: BatchReport) -> None:
     report["records"] = result.total
     report["rejected"] = len(result.rejected)
     report["errors"] = [{"record": o.index, "line": o.line, "quarantine_id": o.quarantine_id,
                          "errors": [str(e) for e in o.errors]} for o in result.rejected]
+    if result.reasons:
+        report["reasons"] = dict(result.reasons)
 
 
 def _settle(ctx: JobContext, ledger_id: int, report: dict[str, Any], moved: Path) -> None:

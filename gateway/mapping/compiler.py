@@ -13,6 +13,7 @@ with a tracer that records every field and collects failures instead of stopping
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -86,7 +87,8 @@ class FieldPlan:
     """
 
     __slots__ = ("constant", "get", "key", "label", "last", "many", "mapping", "memo", "names",
-                 "on_error", "parents", "plain", "quality_key", "raw_key", "source", "steps")
+                 "on_error", "parents", "plain", "quality_key", "raw_key", "reads", "source",
+                 "steps")
 
     def __init__(
         self, *, mapping: str, label: str, key: tuple[Any, ...], many: bool,
@@ -106,8 +108,9 @@ class FieldPlan:
             self.get = lambda context: [get(context) for get in getters]
         self.names = tuple(name for name, _ in steps)
         self.steps = tuple(step for _, step in steps)
+        self.reads = any(reads_record(step) for step in self.steps)
         pure = all(REGISTRY[name].pure for name in self.names if name in REGISTRY) and \
-            not any(reads_record(step) for step in self.steps)
+            not self.reads
         self.memo: dict[str, Any] | None = {} if self.steps and pure else None
         # what a failure does (reject_record: the record fails; see :meth:`failed`)
         self.on_error, self.raw_key, self.quality_key = on_error, raw_key, quality_key
@@ -117,6 +120,8 @@ class FieldPlan:
             self.run_traced(context, node, tracer, prefix)
             return
         try:
+            if self.reads:  # steps that read other fields, relative to this field's context
+                current().item = context
             value = self.constant if self.get is None else self.get(context)
             memo = self.memo
             if memo is not None and value.__class__ is str:
@@ -152,6 +157,8 @@ class FieldPlan:
         raw = value = None
         applied: list[tuple[str, Any]] = []
         try:
+            if self.reads:
+                current().item = context
             raw = value = self.constant if self.get is None else self.get(context)
             for name, step in zip(self.names, self.steps, strict=True):
                 value = step(value)
@@ -258,8 +265,11 @@ class GroupPlan:
                 return
         batch, rest, require = self.block.batch, self.block.rest, self.require
         items: list[dict[Any, Any]] = []
+        state = CURRENT.get()
+        warnings = state.warnings if state is not None else []
         for item_context in contexts:
             item: dict[Any, Any] = {}
+            seen = len(warnings)
             try:  # Block.fill, inlined
                 if batch is not None:
                     batch(item_context, item)
@@ -267,6 +277,10 @@ class GroupPlan:
                     plan.run(item_context, item, None, "")
             except MappingFailure as exc:
                 raise self.failure(exc, len(items)) from exc
+            if len(warnings) > seen:  # a field of this item failed under its policy
+                index = f"[{len(items)}]" if self.many else ""
+                warnings[seen:] = [dataclasses.replace(w, field=f"{self.label}{index}.{w.field}")
+                                   for w in warnings[seen:]]
             if (item or found) and (not require or all(k in item for k in require)):
                 items.append(item)
         if items:
@@ -440,6 +454,8 @@ class CompiledMapping:
         except GatewayError as exc:
             field = exc.path if isinstance(exc, ModelError) else None
             result.errors.append(PreviewIssue("model", str(exc), field=field))
+            return result
+        if operation is Operation.ERASE:  # only its identifiers matter: no schema to meet
             return result
         for issue in self.writer.issues(result.output):
             result.errors.append(
@@ -615,7 +631,7 @@ class _Compiler:
         source = ", ".join(s.value for s in spec.sources) or None
         if spec.runtime is not None:
             getters, source = [_runtime_getter(spec.runtime.value)], f"runtime {spec.runtime.value}"
-        steps = [(t.name, _collect(self.errors, lambda t=t: self.transform(t)))  # type: ignore[misc]
+        steps = [(t.name, _collect(self.errors, lambda t=t: self.transform(t, rscope)))  # type: ignore[misc]
                  for t in spec.transforms]
         if slot is not None and slot.check is not None:
             steps.append(("(declared type)", slot.check))
@@ -665,7 +681,7 @@ class _Compiler:
         return GroupPlan(label=spec.target, key=key, many=many, iterate=iterate,
                          block=Block(children, self.reader), require=tuple(require))
 
-    def transform(self, spec: Any) -> Step:
+    def transform(self, spec: Any, rscope: Any = None) -> Step:
         found = REGISTRY.get(spec.name)
         if found is None:
             raise spec.pos.error(
@@ -673,7 +689,7 @@ class _Compiler:
             )
         def record_getter(path: str) -> Getter:
             arg = spec.args.get("region_from") or spec.args.get("source")
-            return self.reader.value(Arg(path, arg.pos if arg else spec.pos), None, many=False)
+            return self.reader.value(Arg(path, arg.pos if arg else spec.pos), rscope, many=False)
 
         ctx = BuildContext(self.code_lists, record_getter)
         try:

@@ -6,10 +6,11 @@ reject with a reason). A field whose failure policy is ``drop_field`` or ``keep_
 *warning* instead of failing the record. :class:`MappedRecord` carries all three out of
 :meth:`CompiledMapping.apply <gateway.mapping.compiler.CompiledMapping.apply>`.
 
-While a record is mapped, :data:`CURRENT` holds its :class:`RecordState`: the root context (for
-transforms that read another field of the same record, such as ``phone``'s ``region_from``), the
-run-time values and the warnings so far. A context variable rather than an argument: compiled
-plans are shared by every thread that maps, and most fields never look at it.
+While a record is mapped, :data:`CURRENT` holds its :class:`RecordState`: the root context and
+the context of the field being mapped (for transforms that read another field of the same
+record, such as ``phone``'s ``region_from``), the run-time values and the warnings so far. A
+context variable rather than an argument: compiled plans are shared by every thread that maps,
+and most fields never look at it.
 """
 
 from __future__ import annotations
@@ -106,10 +107,11 @@ class MappedRecord:
 class RecordState:
     """The record being mapped (see the module doc)."""
 
-    __slots__ = ("lenient", "root", "run", "warnings")
+    __slots__ = ("item", "lenient", "root", "run", "warnings")
 
     def __init__(self, root: Any, run: RunValues | None, *, lenient: bool = False) -> None:
         self.root = root
+        self.item = root  # the context of the field being mapped (a group's item)
         self.run = run
         self.warnings: list[FieldWarning] = []
         self.lenient = lenient  # every field failure drops the field (an erase record)

@@ -93,16 +93,17 @@ def _no_source(path: str) -> Getter:
 @dataclass(frozen=True, slots=True)
 class BuildContext:
     """What a transform may look up while it is built: the mapping's code lists, and ``source``
-    which compiles a path of the record (from the record itself, whatever group the field is
-    in) into a getter of the record being mapped (:func:`record_value`)."""
+    which compiles a path of the record (relative to the field, as its own source is) into a
+    getter of the record being mapped (:func:`record_value`)."""
 
     code_lists: Mapping[str, CodeList]
     source: Callable[[str], Getter] = _no_source
 
 
 def record_value(get: Getter) -> Any:
-    """What ``get`` (made by :attr:`BuildContext.source`) reads from the record being mapped."""
-    return get(current().root)
+    """What ``get`` (made by :attr:`BuildContext.source`) reads from the record being mapped,
+    in the context of the field being mapped."""
+    return get(current().item)
 
 
 Builder = Callable[[dict[str, Any], BuildContext], Step]
@@ -674,9 +675,9 @@ _PHONE_REGION_PARAMS = (
 
 @transform("phone", "Write a phone number in E.164 (+4930123456). Numbers without a country "
            "code are read for a region (ISO 3166 alpha-2): the one in the field 'region_from' "
-           "names (a path in the record, from the record itself; a code or a country name), "
-           "else 'region'. 'accept: valid' also refuses numbers that have a possible length "
-           "but no valid prefix.",
+           "names (a path of the record, relative to the field as its source is; a code or a "
+           "country name), else 'region'. 'accept: valid' also refuses numbers that have a "
+           "possible length but no valid prefix.",
            "- phone: DE       # '030 1234 56' -> '+4930123456'\n"
            "- phone: {region_from: acme:address/acme:country, region: DE, accept: valid}",
            *_PHONE_REGION_PARAMS, Param("accept", default="possible",

@@ -10,7 +10,9 @@ import pytest
 from lxml import etree
 
 from gateway.mapping import MappingFailure, MappingFileInvalid, check_mapping, load_mapping
+from gateway.mapping.check import lint_mapping
 from gateway.mapping.record import Operation, RunValues
+from gateway.model.profile import AttributeDeclaration
 from gateway.xml.schemas import SchemaRegistry
 from tests.mapping.conftest import WriteMapping
 
@@ -245,7 +247,7 @@ fields:
     fields:
       - target: number
         source: "."
-        transforms: [{phone: {region_from: "s:address[1]/s:country", region: DE}}]
+        transforms: [{phone: {region_from: "../s:address[1]/s:country", region: DE}}]
   - {target: segments, source: s:tag, transforms: [{join: "+"}]}
   - {target: person.given_name, source: s:order/@total, transforms: [sum]}
   - {target: person.family_name, source: s:order, transforms: [count]}
@@ -422,3 +424,118 @@ def test_every_bundled_mapping_is_free_of_warnings(schemas: SchemaRegistry) -> N
 def test_invalid_files_still_raise(write_mapping: WriteMapping, schemas: SchemaRegistry) -> None:
     with pytest.raises(MappingFileInvalid):
         load_mapping(write_mapping(CSV_HEAD + "fields: []\noperations: 3\n"), schemas=schemas)
+
+
+# --- phones kept as received, CPEX 1.1 ------------------------------------------------------------
+
+RAW_PHONES = """
+fields:
+""" + ID_FIELD + """
+  - {target: person.family_name, value: Berg}
+  - target: phones
+    fields:
+      - target: number
+        source: PHONE
+        transforms: [{phone: {region_from: COUNTRY, region: DE, accept: valid}}]
+        on_error: keep_raw
+      - target: quality
+        source: PHONE
+        transforms: [{phone_quality: {region_from: COUNTRY, region: DE}}]
+"""
+
+
+def test_a_phone_that_cannot_be_confirmed_is_kept_raw_with_its_quality(
+    write_mapping: WriteMapping, schemas: SchemaRegistry,
+) -> None:
+    mapping = csv_mapping(write_mapping, schemas, RAW_PHONES)
+    good = mapping.apply({"ID": "1", "PHONE": "030 1234 56", "COUNTRY": "DE"})
+    (phone,) = good.output.phones
+    assert (phone.number, phone.raw, phone.quality, good.warnings) == (
+        "+4930123456", None, "valid", ())
+    odd = mapping.apply({"ID": "2", "PHONE": "+49 11 12345678", "COUNTRY": "DE"})
+    (phone,) = odd.output.phones
+    assert (phone.number, phone.raw, phone.quality) == (None, "+49 11 12345678", "possible")
+    assert [(w.field, w.policy) for w in odd.warnings] == [("phones[0].number", "keep_raw")]
+    bad = mapping.apply({"ID": "3", "PHONE": "call the office", "COUNTRY": "DE"})
+    (phone,) = bad.output.phones
+    assert (phone.number, phone.raw, phone.quality) == (None, "call the office", "invalid")
+    # a kept phone is a valid CPEX 1.1 record
+    assert mapping.preview({"ID": "3", "PHONE": "call the office"}).errors == []
+
+
+# --- custom attributes ---------------------------------------------------------------------------
+
+DECLARED = {
+    "loyalty_tier": AttributeDeclaration("loyalty_tier"),
+    "points": AttributeDeclaration("points", type="integer"),
+    "hobbies": AttributeDeclaration("hobbies", many=True),
+}
+
+ATTRIBUTES = """
+fields:
+""" + ID_FIELD + """
+  - {target: person.family_name, value: Berg}
+  - {target: attributes.loyalty_tier, source: TIER}
+  - {target: attributes.points, source: GIVEN, on_error: drop_field}
+  - {target: attributes.hobbies, source: LANG, transforms: [{split: ","}]}
+  - {target: attributes.shoe_size, source: STATUS}
+"""
+
+
+def test_custom_attributes_take_their_declared_type_and_undeclared_ones_are_reported(
+    write_mapping: WriteMapping, schemas: SchemaRegistry,
+) -> None:
+    path = write_mapping(CSV_HEAD + ATTRIBUTES)
+    errors, warnings = lint_mapping(path, schemas=schemas, attributes=DECLARED)
+    assert errors == [] and len(warnings) == 1
+    assert "attribute 'shoe_size' is not declared in the settings" in str(warnings[0])
+    mapping = load_mapping(path, schemas=schemas, attributes=DECLARED)
+    mapped = mapping.apply({"ID": "1", "TIER": "gold", "GIVEN": " 0042 ",
+                            "LANG": "golf, sailing", "STATUS": "44"})
+    assert [(a.name, a.value) for a in mapped.output.attributes] == [
+        ("loyalty_tier", "gold"), ("points", "42"), ("hobbies", "golf"),
+        ("hobbies", "sailing"), ("shoe_size", "44")]
+    assert [(w.field, w.policy) for w in mapped.warnings] == [
+        ("attributes.shoe_size", "undeclared")]
+    wrong = mapping.apply({"ID": "1", "GIVEN": "many"})
+    assert [(w.field, w.policy) for w in wrong.warnings] == [("attributes.points", "drop_field")]
+    preview = mapping.preview({"ID": "1", "STATUS": "44"})
+    assert [w.field for w in preview.warnings] == ["attributes.shoe_size"]
+    assert preview.errors == []  # valid CPEX 1.1 (Extensions)
+    # without declarations (a bare load) nothing is checked
+    assert load_mapping(path, schemas=schemas).warnings == ()
+
+
+def test_key_value_attributes_of_a_source_map_as_a_group(
+    write_mapping: WriteMapping, schemas: SchemaRegistry,
+) -> None:
+    path = write_mapping("""
+version: 1
+direction: inbound
+source:
+  format: xml
+  namespaces: {s: "urn:shop"}
+  record: s:customer
+target: {format: canonical}
+fields:
+  - target: identifiers
+    fields:
+      - {target: system, value: shop}
+      - {target: key, source: "@no"}
+  - {target: person.family_name, value: Berg}
+  - target: attributes
+    source: s:custom-attribute/s:value
+    fields:
+      - {target: name, source: "../@attribute-id"}
+      - {target: value, source: "."}
+""")
+    mapping = load_mapping(path, schemas=schemas, attributes=DECLARED)
+    record = etree.fromstring(
+        b'<customer xmlns="urn:shop" no="1"><custom-attribute attribute-id="hobbies">'
+        b"<value>golf</value><value>chess</value></custom-attribute>"
+        b'<custom-attribute attribute-id="favouriteStore"><value>Leeds</value>'
+        b"</custom-attribute></customer>")
+    mapped = mapping.apply(record)
+    assert [(a.name, a.value) for a in mapped.output.attributes] == [
+        ("hobbies", "golf"), ("hobbies", "chess"), ("favouriteStore", "Leeds")]
+    assert [w.field for w in mapped.warnings] == ["attributes.favouriteStore"]
