@@ -136,12 +136,9 @@ def _import_mapped(ctx: JobContext, dropped: DroppedFile, report: dict[str, Any]
         result = pipeline.run_elements(
             iter_records(dropped.path, record_tag(mapping), limits=ctx.gateway.xml_limits))
     else:
-        rows = mapping.reader.read_sample(dropped.path)
-        first = 2 if suffix == "csv" else None  # line 1 of a CSV holds the column names
-        result = pipeline.run_decoded(
-            pipeline.decoder.row(row, index, line=None if first is None else index + 1)
-            for index, row in enumerate(rows, start=1)
-        )
+        # line 1 of a CSV holds the column names
+        result = pipeline.run_mapped(mapping.reader.read_sample(dropped.path),
+                                     first_line=2 if suffix == "csv" else None)
     _count(report, result)
 
 

@@ -106,14 +106,19 @@ class RowReader:
 # --- JSON and the canonical profile --------------------------------------------------------------
 
 _STEP = re.compile(
-    r"^(?P<name>[A-Za-z_][\w-]*)(?:\[(?P<key>[A-Za-z_][\w-]*)=(?P<value>[^\]]*)\])?$"
+    r"^(?P<name>@?[A-Za-z_][\w-]*)(?:\[(?P<key>@?[A-Za-z_][\w-]*)=(?P<value>[^\]]*)\])?$"
 )
+#: The step that stays on the current item (to filter it: ``self[@type=Person]``).
+SELF = "self"
 
 
 class JsonReader:
     """Dotted keys (``emails.address``), lists walked through, ``[key=value]`` to filter items.
 
-    ``.`` is the context itself (a group's item).
+    ``.`` is the context itself (a group's item); ``self[key=value]`` is the context when it
+    passes the filter (``self[@type=Person]``: JSON-LD records of one type). Keys may start with
+    ``@`` (``@id``, ``@type``). ``source.record`` names the key path of the records in a sample
+    file (``@graph``); without it a sample is a list of records or one record.
     """
 
     def __init__(self, spec: SourceSpec) -> None:
@@ -143,7 +148,8 @@ class JsonReader:
             for name, key, wanted in steps:
                 found: list[Any] = []
                 for item in current:
-                    value = item.get(name) if isinstance(item, dict) else None
+                    value = item if name == SELF else item.get(name) if isinstance(item, dict) \
+                        else None
                     for v in value if isinstance(value, list) else [value]:
                         if v is None:
                             continue
@@ -184,6 +190,11 @@ class JsonReader:
 
     def read_sample(self, path: Path) -> list[Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if self.spec.record is not None:
+            for key in str(self.spec.record.value).split("."):
+                data = data.get(key) if isinstance(data, dict) else None
+            if data is None:
+                return []
         return data if isinstance(data, list) else [data]
 
 

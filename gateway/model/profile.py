@@ -156,8 +156,10 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class ContactPerson:
-    """A person to speak to at an organization (CPEX 1.1)."""
+    """A person to speak to at an organization (CPEX 1.1); ``name`` when the source gives the
+    name whole."""
 
+    name: str | None = None
     given_name: str | None = None
     family_name: str | None = None
     role: str | None = None

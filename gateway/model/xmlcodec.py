@@ -522,6 +522,7 @@ PERSON = Record(Person, *_children(
     ("Employment", "employment", EMPLOYMENT),
 ))
 CONTACT_PERSON = Record(ContactPerson, *_children(
+    ("Name", "name", TEXT),
     ("GivenName", "given_name", TEXT),
     ("FamilyName", "family_name", TEXT),
     ("Role", "role", TEXT),

@@ -116,6 +116,17 @@ class Pipeline:
         """JSON records, each a canonical profile object."""
         return self._run(self.decoder.document(d, i) for i, d in enumerate(documents, start=1))
 
+    def run_mapped(self, records: Iterable[Any], *, first_line: int | None = None
+                   ) -> BatchReport:
+        """Records in the batch mapping's own format that are not XML: JSON objects, CSV or
+        SQL rows. ``first_line`` is the file line of the first record (a CSV's 2: its header
+        is line 1); None when records have no lines (JSON)."""
+        return self._run(
+            self.decoder.row(record, index,
+                             line=None if first_line is None else first_line + index - 1)
+            for index, record in enumerate(records, start=1)
+        )
+
     def run_decoded(self, decoded: Iterable[Decoded]) -> BatchReport:
         """Records already decoded (a quarantine retry)."""
         return self._run(iter(decoded))

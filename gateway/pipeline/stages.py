@@ -140,6 +140,9 @@ class RecordDecoder:
         if self.mapping is None:
             exc = ModelError("rows need a mapping (a CSV or SQL mapping file)")
             return Decoded(index, line, raw, "row", refusal=Refusal.of("map", exc, line))
+        if not isinstance(data, Mapping):
+            exc = ModelError(f"record {index} is not an object of named fields")
+            return Decoded(index, line, raw, "row", refusal=Refusal.of("map", exc, line))
         try:
             mapped = self.mapping.apply(dict(data), self.run)
         except GatewayError as exc:

@@ -322,7 +322,10 @@ def _submit_json(gateway: Gateway, body: Any) -> BatchReport:
         raise BadRequestError("a message id is a string", path="message_id")
     source = body.get("source")
     pipeline = _pipeline(gateway, source if isinstance(source, str) else None, message_id)
-    return pipeline.run_documents(body["profiles"])
+    mapping = pipeline.decoder.mapping
+    if mapping is not None and mapping.source_format in ("json", "csv", "sql"):
+        return pipeline.run_mapped(body["profiles"])  # the sender's own records, mapped
+    return pipeline.run_documents(body["profiles"])  # canonical profiles
 
 
 def _pipeline(gateway: Gateway, sender: str | None, message_id: str | None) -> Pipeline:

@@ -105,3 +105,42 @@ def _all_sources(fields: tuple[FieldSpec, ...]) -> Iterator[Any]:
         yield from spec.sources
         if spec.fields is not None:
             yield from _all_sources(spec.fields)
+
+
+def unread_json(mapping: CompiledMapping, record: dict[str, Any]) -> list[str]:
+    """The leaf key paths of a JSON record no field, filter or rule of ``mapping`` reads."""
+    read: set[str] = set()
+
+    def resolve(prefix: list[str], path: str) -> list[str]:
+        steps = list(prefix)
+        if path == ".":
+            return steps
+        for part in path.split("."):
+            if part == "":  # '..' split: climb
+                continue
+            name, _, rest = part.partition("[")
+            if rest:
+                read.add(".".join([*steps, rest.partition("=")[0]]) if name == "self"
+                         else ".".join([*steps, name, rest.partition("=")[0]]))
+            if name != "self":
+                steps.append(name)
+        return steps
+
+    def walk(fields: tuple[FieldSpec, ...], prefix: list[str]) -> None:
+        for spec in fields:
+            for transform in spec.transforms:
+                if "region_from" in transform.args:
+                    read.add(".".join(resolve(prefix, str(transform.args["region_from"].value))))
+            for source in spec.sources:
+                where = resolve(prefix, source.value)
+                read.add(".".join(where))
+                if spec.fields is not None:
+                    walk(spec.fields, where)
+            if spec.fields is not None and not spec.sources:
+                walk(spec.fields, prefix)
+
+    walk(mapping.spec.fields, [])
+    for rule in mapping.spec.operations:
+        if rule.source is not None:
+            read.add(".".join(resolve([], rule.source.value)))
+    return sorted(set(json_leaves(record)) - read)

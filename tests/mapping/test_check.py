@@ -78,7 +78,7 @@ def _only(errors: list[MappingError]) -> MappingError:
 
 def test_bundled_mappings_are_valid(schemas: SchemaRegistry) -> None:
     files = sorted(MAPPINGS.glob("*.yaml"))
-    assert len(files) == 10
+    assert len(files) == 12
     for file in files:
         assert check_mapping(file, schemas=schemas) == [], file
 

@@ -13,9 +13,9 @@ from gateway.xml.schemas import SchemaRegistry
 from tests.mapping.conftest import CASES, MAPPINGS
 
 BUNDLED = (
-    "acme-in", "acme-out", "commerce-customers", "cpex-in", "cpex-out",
-    "erp-accounts-master", "erp-customers-csv", "erp-customers-master", "erp-customers-sql",
-    "personalization-json",
+    "acme-in", "acme-out", "commerce-customers", "cpex-in", "cpex-out", "crm-contacts",
+    "erp-accounts-csv", "erp-accounts-master", "erp-customers-csv", "erp-customers-master",
+    "erp-customers-sql", "personalization-json",
 )
 
 
@@ -27,7 +27,7 @@ def test_every_bundled_mapping_has_golden_cases() -> None:
     """A missing or empty case folder fails here instead of passing silently."""
     found = {path.parent.name for path in _cases()}
     assert found == set(BUNDLED)
-    assert len(_cases()) == 16
+    assert len(_cases()) == 18
     assert {p.stem for p in MAPPINGS.glob("*.yaml")} == set(BUNDLED)
 
 

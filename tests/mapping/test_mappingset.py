@@ -26,9 +26,9 @@ fields:
 def test_loads_every_bundled_mapping(schemas: SchemaRegistry) -> None:
     mappings = MappingSet(MAPPINGS, schemas=schemas)
     assert mappings.names == [
-        "acme-in", "acme-out", "commerce-customers", "cpex-in", "cpex-out",
-        "erp-accounts-master", "erp-customers-csv", "erp-customers-master", "erp-customers-sql",
-        "personalization-json",
+        "acme-in", "acme-out", "commerce-customers", "cpex-in", "cpex-out", "crm-contacts",
+        "erp-accounts-csv", "erp-accounts-master", "erp-customers-csv", "erp-customers-master",
+        "erp-customers-sql", "personalization-json",
     ]
     assert mappings.errors == {}
     assert mappings.get("cpex-in").direction == "inbound"

@@ -127,6 +127,7 @@ persons = st.builds(
 )
 contact_persons = st.builds(
     ContactPerson,
+    name=optional(names),
     given_name=optional(names),
     family_name=optional(names),
     role=optional(names),
