@@ -22,6 +22,7 @@ from gateway.partners.registry import (
     load_partners,
     partners_dir,
 )
+from gateway.partners.samples import check_samples
 from gateway.security.credentials import CredentialStore, Role
 from gateway.store.migrate import ensure_up_to_date
 
@@ -66,13 +67,15 @@ def list_partners(state: CliState, folder: str | None, as_json: bool) -> None:
 @_dir_option
 @pass_state
 def check(state: CliState, folder: str | None) -> int:
-    """Check every partner file and what it refers to (schemas, mappings), and delivery.toml's
+    """Check every partner file and what it refers to (schemas, mappings, and the samples of a
+    partner that sends its own format, through schema and mapping), and delivery.toml's
     partner sections (warning about credentials not set in this environment). Exit 1 on
     problems."""
     gateway = state.gateway
     registry = _registry(state, folder)
     problems: list[str | ConfigError] = [
-        *check_references(registry, gateway.schemas, gateway.settings.path("mappings"))]
+        *check_references(registry, gateway.schemas, gateway.settings.path("mappings")),
+        *check_samples(registry, gateway.schemas, gateway.mappings)]
     delivery = load_delivery_settings(gateway.settings)
     errors, warnings = delivery_problems(delivery, {p.id for p in registry}, os.environ)
     problems += errors

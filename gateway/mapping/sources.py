@@ -15,6 +15,7 @@ model).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -22,12 +23,13 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from gateway.mapping.canonical import model_field
+from gateway.mapping.errors import MappingFailure
 from gateway.mapping.spec import Arg, SourceSpec
 from gateway.mapping.values import Getter
 from gateway.mapping.xmlsource import XmlReader
 from gateway.model import Profile, from_dict, to_dict
 from gateway.model.xmlcodec import PROFILE_TAG, profile_from_element
-from gateway.xml.parser import parse_file
+from gateway.xml.parser import XMLLimits, parse_file
 
 
 class SourceReader(Protocol):
@@ -47,6 +49,14 @@ class SourceReader(Protocol):
     def prepare(self, record: Any) -> Any: ...
 
     def read_sample(self, path: Path) -> list[Any]: ...
+
+    def read_bytes(self, data: bytes, limits: XMLLimits | None = None) -> list[Any]:
+        """The records of a document in this format (a request body, an uploaded file).
+
+        :raises MappingFailure: the document cannot be read in this format (what and where).
+        :raises XMLError: an XML document refused by the hardened parser.
+        """
+        ...
 
 
 # --- CSV and SQL rows ----------------------------------------------------------------------------
@@ -94,13 +104,32 @@ class RowReader:
 
     def read_sample(self, path: Path) -> list[Any]:
         if path.suffix == ".json":  # SQL rows: a JSON list of {column: value}
-            rows = json.loads(path.read_text(encoding="utf-8"))
-            return rows if isinstance(rows, list) else [rows]
-        quoting = _QUOTING[self.spec.quoting]
-        with path.open(encoding=self.spec.encoding, newline="") as fh:
-            reader = csv.DictReader(fh, delimiter=self.spec.delimiter,
-                                    quotechar=self.spec.quotechar, quoting=quoting)
-            return [dict(row) for row in reader]
+            return _json_records(path.read_bytes(), None)
+        return self.read_bytes(path.read_bytes())
+
+    def read_bytes(self, data: bytes, limits: XMLLimits | None = None) -> list[Any]:
+        """CSV text in the declared encoding, delimiter and quoting (SQL rows: a JSON list)."""
+        if self.spec.format == "sql":
+            return _json_records(data, None)
+        try:
+            text = data.decode(self.spec.encoding).lstrip("\ufeff")
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise MappingFailure(f"the CSV is not {self.spec.encoding} text") from exc
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=self.spec.delimiter,
+                                quotechar=self.spec.quotechar,
+                                quoting=_QUOTING[self.spec.quoting])
+        try:
+            rows = [dict(row) for row in reader]
+        except csv.Error as exc:
+            raise MappingFailure(f"the CSV cannot be read at line {reader.line_num}: "
+                                 f"{exc}") from exc
+        header = reader.fieldnames or []
+        if self.columns is not None:
+            unknown = [c for c in header if c not in self.columns]
+            if unknown:
+                raise MappingFailure(f"the CSV header has columns the mapping does not declare: "
+                                     f"{', '.join(unknown)}")
+        return rows
 
 
 # --- JSON and the canonical profile --------------------------------------------------------------
@@ -189,13 +218,10 @@ class JsonReader:
         return record
 
     def read_sample(self, path: Path) -> list[Any]:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if self.spec.record is not None:
-            for key in str(self.spec.record.value).split("."):
-                data = data.get(key) if isinstance(data, dict) else None
-            if data is None:
-                return []
-        return data if isinstance(data, list) else [data]
+        return self.read_bytes(path.read_bytes())
+
+    def read_bytes(self, data: bytes, limits: XMLLimits | None = None) -> list[Any]:
+        return _json_records(data, str(self.spec.record.value) if self.spec.record else None)
 
 
 class CanonicalReader(JsonReader):
@@ -232,6 +258,26 @@ class CanonicalReader(JsonReader):
             elements = [root] if root.tag == PROFILE_TAG else list(root.iter(PROFILE_TAG))
             return [profile_from_element(e) for e in elements]
         return [from_dict(Profile, item) for item in super().read_sample(path)]
+
+
+def _json_records(data: bytes, record: str | None) -> list[Any]:
+    """The records of a JSON document: the list (or the one object) at the dotted key path
+    ``record``, or the document itself.
+
+    :raises MappingFailure: not JSON (with the line and column).
+    """
+    try:
+        document = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" \
+            if isinstance(exc, json.JSONDecodeError) else ""
+        raise MappingFailure(f"not a JSON document{where}") from exc
+    if record is not None:
+        for key in record.split("."):
+            document = document.get(key) if isinstance(document, dict) else None
+        if document is None:
+            return []
+    return document if isinstance(document, list) else [document]
 
 
 def _lexical(value: Any) -> str | None:

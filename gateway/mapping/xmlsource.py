@@ -25,7 +25,7 @@ from lxml import etree
 
 from gateway.mapping.spec import Arg, SourceSpec
 from gateway.mapping.values import Getter
-from gateway.xml.parser import parse_file
+from gateway.xml.parser import XMLLimits, parse_bytes, parse_file
 
 _NAME = r"[A-Za-z_][\w.-]*"
 _SIMPLE = re.compile(
@@ -172,7 +172,15 @@ class XmlReader:
         return XmlContext(record)
 
     def read_sample(self, path: Path) -> list[Any]:
-        root = parse_file(path).getroot()
+        return self._records(parse_file(path).getroot())
+
+    def read_bytes(self, data: bytes, limits: XMLLimits | None = None) -> list[Any]:
+        """The record elements of a document, read by the hardened parser within ``limits``."""
+        tree = parse_bytes(data, source="the document", limits=limits) if limits is not None \
+            else parse_bytes(data, source="the document")
+        return self._records(tree.getroot())
+
+    def _records(self, root: etree._Element) -> list[Any]:
         if self.record_tag is None or root.tag == self.record_tag:
             return [root]
         return list(root.iter(self.record_tag))

@@ -70,7 +70,14 @@ class AuthSpec(_Section):
 
 class InboundSpec(_Section):
     """What the partner sends: the schema (namespace) its records validate against, and the
-    mapping file that turns them into canonical profiles (none: they are CPEX profiles)."""
+    mapping file that turns them into canonical profiles (none: they are CPEX profiles).
+
+    ``format`` is what the partner's own platform emits (``cpex``: CPEX envelopes, to
+    ``/cpex/v1/exchange`` over REST or SOAP; ``xml``, ``json``, ``csv``: its own documents, to
+    ``POST /cpex/v1/records``, read by ``mapping``); ``json_schema`` a JSON Schema file under
+    ``schemas/partners/`` its JSON documents must meet (XML documents meet the XSD registered for
+    ``schema``); ``samples`` files under the mappings folder that ``partners check`` runs through
+    schema and mapping."""
 
     schema_namespace: str = Field("urn:cpex:profile:1.0", alias="schema", min_length=1)
     mapping: str | None = None
@@ -78,6 +85,9 @@ class InboundSpec(_Section):
     # of any other system in its records are refused with the record, or stripped.
     trusted_identifiers: tuple[str, ...] = ()
     foreign_identifiers: ForeignIdentifiers = ForeignIdentifiers.REJECT
+    format: Literal["cpex", "xml", "json", "csv"] = "cpex"
+    json_schema: str | None = None
+    samples: tuple[str, ...] = ()
 
     @field_validator("trusted_identifiers")
     @classmethod
@@ -86,6 +96,14 @@ class InboundSpec(_Section):
         if bad:
             raise ValueError(f"not a system code: {', '.join(map(repr, bad))}")
         return value
+
+    @model_validator(mode="after")
+    def _own_format_needs_mapping(self) -> InboundSpec:
+        if self.format != "cpex" and self.mapping is None:
+            raise ValueError(f"format '{self.format}' needs the 'mapping' that reads it")
+        if self.json_schema is not None and self.format != "json":
+            raise ValueError("'json_schema' is for format 'json'")
+        return self
 
 
 class RestEndpoint(_Section):

@@ -30,6 +30,7 @@ from gateway.web import (
     review,
     soap,
     tracing,
+    uploads,
 )
 from gateway.web.access import check_rules
 from gateway.web.context import EXTENSION
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.register_blueprint(privacy_rights.bp)
     app.register_blueprint(erasure_requests.bp)
     app.register_blueprint(exchange.bp)
+    app.register_blueprint(uploads.bp)
     app.register_blueprint(soap.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console.root)

@@ -1,4 +1,4 @@
-""""Every field lands somewhere": the leaves of a sample record against what its mapping reads.
+""" "Every field lands somewhere": the leaves of a sample record against what its mapping reads.
 
 A leaf is an element with text, or an attribute (XML); a non-empty cell (CSV); a scalar (JSON),
 named by its path from the record with the namespace prefixes of the mapping. The mapping reads
@@ -120,8 +120,11 @@ def unread_json(mapping: CompiledMapping, record: dict[str, Any]) -> list[str]:
                 continue
             name, _, rest = part.partition("[")
             if rest:
-                read.add(".".join([*steps, rest.partition("=")[0]]) if name == "self"
-                         else ".".join([*steps, name, rest.partition("=")[0]]))
+                read.add(
+                    ".".join([*steps, rest.partition("=")[0]])
+                    if name == "self"
+                    else ".".join([*steps, name, rest.partition("=")[0]])
+                )
             if name != "self":
                 steps.append(name)
         return steps

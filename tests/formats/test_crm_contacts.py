@@ -21,8 +21,10 @@ MAPPING = "crm-contacts"
 
 
 def test_the_sample_meets_its_json_schema() -> None:
-    jsonschema.validate(json.loads(SAMPLE.read_text(encoding="utf-8")),
-                        json.loads(SCHEMA.read_text(encoding="utf-8")))
+    jsonschema.validate(
+        json.loads(SAMPLE.read_text(encoding="utf-8")),
+        json.loads(SCHEMA.read_text(encoding="utf-8")),
+    )
 
 
 def test_every_key_of_the_export_lands_somewhere(hub: Hub) -> None:
@@ -31,7 +33,9 @@ def test_every_key_of_the_export_lands_somewhere(hub: Hub) -> None:
     assert [r["identifier"] for r in records] == ["P-100", "O-7"]
     assert {r["identifier"]: unread_json(mapping, r) for r in records} == {"P-100": [], "O-7": []}
     assert [(p.operation, p.errors, p.warnings) for p in map(mapping.preview, records)] == [
-        ("upsert", [], []), ("upsert", [], [])]
+        ("upsert", [], []),
+        ("upsert", [], []),
+    ]
 
 
 def _stored(hub: Hub) -> dict[str, Any]:
@@ -49,14 +53,21 @@ def test_file_drop_then_rest_give_the_same_profiles(hub: Hub) -> None:
     assert (outcome.rows_read, outcome.rows_written, outcome.rows_rejected) == (2, 2, 0)
     dropped = _stored(hub)
     assert dropped["P-100"]["person"]["employment"] == {
-        "organization_name": "Atelier Lumière", "organization_id": "O-7",
-        "job_title": "Directrice des achats"}
+        "organization_name": "Atelier Lumière",
+        "organization_id": "O-7",
+        "job_title": "Directrice des achats",
+    }
     assert [c["name"] for c in dropped["O-7"]["organization"]["contacts"]] == [
-        "Marie Dubois", "Service client"]
+        "Marie Dubois",
+        "Service client",
+    ]
 
     records = json.loads(SAMPLE.read_text(encoding="utf-8"))["@graph"]
-    answer = hub.client.post(f"/api/v1/profiles?mapping={MAPPING}&source=crm",
-                             json={"profiles": records}, headers=hub.admin)
+    answer = hub.client.post(
+        f"/api/v1/profiles?mapping={MAPPING}&source=crm",
+        json={"profiles": records},
+        headers=hub.admin,
+    )
     assert answer.status_code == 200, answer.json
     assert [r["status"] for r in answer.json["results"]] == ["unchanged", "unchanged"]
     assert _stored(hub) == dropped

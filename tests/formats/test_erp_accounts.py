@@ -39,8 +39,9 @@ def _stored(hub: Hub, keys: list[str]) -> dict[str, Any]:
         profile = hub.gateway.profiles.find_by_identifier("erp", key)
         if profile is not None:
             hub.gateway.schemas.validate(profile_to_element(profile))  # exports as CPEX 1.1
-        out[key] = None if profile is None else {k: v for k, v in to_dict(profile).items()
-                                                 if k != "id"}
+        out[key] = (
+            None if profile is None else {k: v for k, v in to_dict(profile).items() if k != "id"}
+        )
     return out
 
 
@@ -59,18 +60,35 @@ def test_file_drop_erases_skips_and_stores_then_rest_changes_nothing(hub: Hub) -
     assert dropped["K-0999"] is None and dropped["K-1013"] is None  # erased, skipped
     phones = {k: v["phones"][0]["number"] for k, v in dropped.items() if v}
     assert phones == {
-        "K-1001": "+4940123456", "K-1002": "+33142685300", "K-1003": "+441134960000",
-        "K-1004": "+12125550143", "K-1005": "+31201234567", "K-1006": "+390612345678",
-        "K-1007": "+420603123456", "K-1008": "+41446681800", "K-1009": "+48221234567",
-        "K-1010": "+34912345678", "K-1011": "+4312345678", "K-1012": "+46812345678"}
+        "K-1001": "+4940123456",
+        "K-1002": "+33142685300",
+        "K-1003": "+441134960000",
+        "K-1004": "+12125550143",
+        "K-1005": "+31201234567",
+        "K-1006": "+390612345678",
+        "K-1007": "+420603123456",
+        "K-1008": "+41446681800",
+        "K-1009": "+48221234567",
+        "K-1010": "+34912345678",
+        "K-1011": "+4312345678",
+        "K-1012": "+46812345678",
+    }
     countries = [v["addresses"][0]["country"] for v in dropped.values() if v]
     assert countries == ["DE", "FR", "GB", "US", "NL", "IT", "CZ", "CH", "PL", "ES", "AT", "SE"]
-    assert dropped["K-1001"]["organization"]["contacts"] == [{
-        "given_name": "Anna", "family_name": "Berg", "role": "Einkauf",
-        "email": "anna.berg@nordwind.example"}]
+    assert dropped["K-1001"]["organization"]["contacts"] == [
+        {
+            "given_name": "Anna",
+            "family_name": "Berg",
+            "role": "Einkauf",
+            "email": "anna.berg@nordwind.example",
+        }
+    ]
 
-    answer = hub.client.post(f"/api/v1/profiles?mapping={MAPPING}&source=erp",
-                             json={"profiles": _rows()}, headers=hub.admin)
+    answer = hub.client.post(
+        f"/api/v1/profiles?mapping={MAPPING}&source=erp",
+        json={"profiles": _rows()},
+        headers=hub.admin,
+    )
     assert answer.status_code == 200, answer.json
     statuses = [r["status"] for r in answer.json["results"]]
     assert statuses == ["unchanged"] * 12 + ["skipped", "erased"]
@@ -79,8 +97,11 @@ def test_file_drop_erases_skips_and_stores_then_rest_changes_nothing(hub: Hub) -
 
 
 def test_a_row_that_is_not_an_object_is_refused_not_a_server_error(hub: Hub) -> None:
-    answer = hub.client.post(f"/api/v1/profiles?mapping={MAPPING}&source=erp",
-                             json={"profiles": [["K-1", "x"], "text"]}, headers=hub.admin)
+    answer = hub.client.post(
+        f"/api/v1/profiles?mapping={MAPPING}&source=erp",
+        json={"profiles": [["K-1", "x"], "text"]},
+        headers=hub.admin,
+    )
     assert answer.status_code == 200
     assert [r["status"] for r in answer.json["results"]] == ["rejected", "rejected"]
     assert "not an object" in answer.json["results"][0]["errors"][0]["message"]
