@@ -68,6 +68,9 @@ MATRIX = {
     "/soap/v1/exchange": (200, 200, 200),  # the WSDL
     "/soap/v1/cpex-exchange-1.0.xsd": (200, 200, 200),
     "/soap/v1/cpex-profile-1.0.xsd": (200, 200, 200),
+    "/soap/v1/cpex-profile-1.1.xsd": (200, 200, 200),
+    # A partner's own format: the test partner sends CPEX, so it is told to use the exchange.
+    "POST /cpex/v1/records": (401, 400, 403),
 }
 JOB = "audit-purge"  # a job of config/jobs.toml
 
