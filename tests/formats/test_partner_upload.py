@@ -190,3 +190,14 @@ def test_partners_check_fails_on_refusal_and_undeclared_attribute(hub: Hub) -> N
     assert "customer-no" in problems[1]  # the XSD's complaint
     assert "'inbound.samples[2]'" in problems[2]
     assert "no sample file '../../etc/passwd'" in problems[3]
+
+
+@pytest.mark.usefixtures("cli_config")
+def test_validate_takes_partner_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sample = SAMPLES / "commerce-customers.xml"
+    assert main(["validate", str(sample)]) == 0
+    broken = tmp_path / "broken.xml"
+    broken.write_text(sample.read_text(encoding="utf-8").replace(' customer-no="00004712"', ""),
+                      encoding="utf-8")
+    assert main(["validate", str(broken)]) == 1
+    assert "customer-no" in capsys.readouterr().out
