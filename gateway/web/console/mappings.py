@@ -74,7 +74,8 @@ def mapping_preview(name: str) -> str | tuple[str, int]:
     text = _text()
     try:
         compiled = load_mapping(
-            _admin().path_for(name), schemas=_admin().mappings.schemas, text=text
+            _admin().path_for(name), schemas=_admin().mappings.schemas, text=text,
+            attributes=_admin().mappings.attributes,
         )
     except MappingFileInvalid as exc:
         return _editor(name, text, errors=exc.errors, checked=True), 422
@@ -146,7 +147,8 @@ def _text() -> str:
 
 def _check(name: str, text: str) -> list[MappingError]:
     admin = _admin()
-    return check_mapping(admin.path_for(name), schemas=admin.mappings.schemas, text=text)
+    return check_mapping(admin.path_for(name), schemas=admin.mappings.schemas, text=text,
+                         attributes=admin.mappings.attributes)
 
 
 def _preview_records(compiled: CompiledMapping) -> tuple[list[Any], str]:
