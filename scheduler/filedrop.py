@@ -25,11 +25,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from connectors.base import DroppedFile, FileInbox, connector_class
 from gateway.errors import GatewayError
 from gateway.importer import ImportSourceError, import_batch
+from gateway.pipeline.files import import_file
 from gateway.pipeline.outcome import BatchReport
-from gateway.pipeline.runner import Batch, Pipeline, record_tag
+from gateway.pipeline.runner import Batch, Pipeline
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import dropped_file
-from gateway.xml.parser import iter_records
 from scheduler.kinds import JobContext, JobOutcome
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,10 @@ def _import_mapped(ctx: JobContext, dropped: DroppedFile, report: dict[str, Any]
                                                 mapping.source_format in ("json", "sql")):
         raise _FileRefused(f"a .{suffix} file, but the mapping {mapping.name} reads "
                            f"{mapping.source_format}")
-    if suffix == "xml":
-        result = pipeline.run_elements(
-            iter_records(dropped.path, record_tag(mapping), limits=ctx.gateway.xml_limits))
+    if suffix == "xml":  # the one path of XML files (the whole file checked, then streamed)
+        result = import_file(ctx.gateway, dropped.path,
+                             source_system=pipeline.batch.source_system, mapping=mapping.name,
+                             reprocess=True, keep_outcomes=False, actor=pipeline.batch.actor)
     else:
         # line 1 of a CSV holds the column names
         result = pipeline.run_mapped(mapping.reader.read_sample(dropped.path),
