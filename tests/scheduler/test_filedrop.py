@@ -64,7 +64,7 @@ def test_a_failed_file_can_be_dropped_again_once_fixed(gateway: Gateway, tmp_pat
     (inbox / "customers.csv.done").touch()
     assert poll(gateway, inbox) == (0, 0, 1)
     [failed] = reports(inbox / "failed")
-    assert "a CSV file needs a mapping" in str(failed["errors"])
+    assert "a CSV or JSON file needs a mapping" in str(failed["errors"])
 
     (inbox / "customers.csv").write_text(rows)  # dropped again with the job fixed
     (inbox / "customers.csv.done").touch()
