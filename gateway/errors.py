@@ -174,9 +174,25 @@ class ModelError(GatewayError):
 
 
 class StoreError(GatewayError):
-    """The CRM base store failed; wraps the driver error with what was being done."""
+    """The CRM base store failed, or refused a write that would break its invariants."""
 
     code = "store_error"
+
+
+class DatabaseError(StoreError):
+    """The database failed while the store was doing ``action`` (HTTP 503).
+
+    Made in one place, :func:`gateway.store.engine.store_error`, from the driver's error.
+    ``str()`` (logs, the operator's CLI) says what the driver said; :attr:`message` and
+    :meth:`to_dict` (what an API client or partner sees) never carry the driver's words, which
+    can name tables, constraints, values or server paths.
+    """
+
+    def __init__(self, action: str, cause: str) -> None:
+        self.action = action
+        self.cause = cause
+        super().__init__(f"{action}: {cause}")
+        self.message = f"{action}: the database failed; try again later"
 
 
 class SchemaOutOfDateError(StoreError):
@@ -191,6 +207,39 @@ class SchemaOutOfDateError(StoreError):
             f"database schema is at revision {current or 'none (empty database)'}, "
             f"this gateway needs {expected}: run 'cpex-gateway db upgrade'"
         )
+
+
+class BadRequestError(GatewayError):
+    """A request that cannot be read: names the parameter or the body path (HTTP 400)."""
+
+    code = "bad_request"
+
+    def __init__(self, reason: str, *, path: str | None = None) -> None:
+        self.reason = reason
+        self.path = path
+        super().__init__(f"{path}: {reason}" if path else reason)
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "path": self.path}
+
+
+class ConflictError(GatewayError):
+    """An action the thing's current state does not allow: an item already decided, a
+    delivery already sent, a record with nothing to unmerge from (HTTP 409)."""
+
+    code = "conflict"
+
+
+class PreconditionFailedError(GatewayError):
+    """A write based on a state that is no longer current (HTTP 412): read again, reapply."""
+
+    code = "precondition_failed"
+
+
+class PreconditionRequiredError(GatewayError):
+    """A write without the precondition that guards against lost updates (HTTP 428)."""
+
+    code = "precondition_required"
 
 
 class NotFoundError(GatewayError):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
+import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +60,12 @@ class MappingAdmin:
         :raises MappingFileInvalid: with every error; nothing is written.
         """
         path = self.path_for(name)
-        compiled = load_mapping(path, schemas=self.mappings.schemas, text=text,
-                                attributes=self.mappings.attributes)
+        try:
+            compiled = load_mapping(
+                path, schemas=self.mappings.schemas, text=text, attributes=self.mappings.attributes
+            )
+        except MappingFileInvalid as exc:  # named by file name: the folder is the server's
+            raise MappingFileInvalid([_named(e, path) for e in exc.errors]) from None
         if compiled.name != name:
             raise MappingNameMismatchError(
                 f"{path.name}: the text names mapping '{compiled.name}', not '{name}'"
@@ -90,7 +95,9 @@ class MappingAdmin:
         recorded = []
         for compiled in self.mappings:
             version, new = self.history.record(
-                compiled.name, self.mappings.text(compiled.name), author=FILE_AUTHOR,
+                compiled.name,
+                self.mappings.text(compiled.name),
+                author=FILE_AUTHOR,
                 comment="edited on disk",
             )
             if new:
@@ -98,11 +105,24 @@ class MappingAdmin:
         return SyncReport(recorded, errors)
 
 
+def _named(error: MappingError, path: Path) -> MappingError:
+    """``error`` with the mapping file named by its name in the mappings folder."""
+    file = path.name if error.file in (str(path), None) else Path(error.file).name
+    return MappingError(
+        error.reason, file=file, line=error.line, column=error.column, key=error.key
+    )
+
+
 def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Replace ``path`` by ``text`` at once. The file keeps its mode; a new one gets the
+    umask's, as any file the admin makes (not the 0600 of ``mkstemp``)."""
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        if path.exists():
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -6,7 +6,7 @@ payload or the partner's answer body (either may hold personal data).
 
 from __future__ import annotations
 
-from gateway.errors import GatewayError
+from gateway.errors import ConflictError, GatewayError
 
 
 class DeliveryError(GatewayError):
@@ -39,7 +39,7 @@ class DeliveryError(GatewayError):
                 "status_code": self.status_code}
 
 
-class DeliveryStateError(GatewayError):
+class DeliveryStateError(ConflictError):
     """An admin action does not fit the delivery's status (retry a delivered one, say)."""
 
     code = "delivery_state"

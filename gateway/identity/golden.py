@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, false, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from gateway.errors import NotFoundError, StoreError
+from gateway.errors import ConflictError, NotFoundError, StoreError
 from gateway.identity.documents import (
     ChangeKind,
     GoldenChange,
@@ -184,23 +184,19 @@ def detach(
     The pair is remembered as rejected: a person said these are two customers.
 
     :returns: the change of the old profile, then the new profile's creation.
-    :raises NotFoundError: no such source record.
-    :raises StoreError: the record belongs to another golden profile, or is its only record.
+    :raises NotFoundError: no such source record linked to ``golden_id``.
+    :raises ConflictError: the record is the profile's only record.
     """
     owner = conn.execute(
         select(source_record.c.golden_id).where(source_record.c.id == source_record_id)
     ).scalar()
-    if owner is None:
-        raise NotFoundError("source record", str(source_record_id))
-    if owner != golden_id:
-        raise StoreError(
-            f"source record {source_record_id} belongs to golden profile {owner}, not {golden_id}"
-        )
+    if owner != golden_id:  # another profile's record is not found *here*: name no other id
+        raise NotFoundError(f"source record of golden profile {golden_id}", str(source_record_id))
     linked = conn.execute(
         select(func.count()).select_from(source_record).where(source_record.c.golden_id == owner)
     ).scalar_one()
     if linked < 2:
-        raise StoreError(
+        raise ConflictError(
             f"source record {source_record_id} is the only record of golden profile {golden_id}: "
             "there is nothing to unmerge"
         )

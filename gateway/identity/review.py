@@ -20,7 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.errors import NotFoundError, StoreError
+from gateway.errors import ConflictError, NotFoundError
 from gateway.identity import golden
 from gateway.identity.decision import Proposal
 from gateway.identity.rules import IdentityRules
@@ -31,6 +31,18 @@ from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import golden_alias, golden_profile, review_item
 
 ReviewStatus = Literal["open", "approved", "rejected", "superseded"]
+
+
+class ReviewDecidedError(ConflictError):
+    """An approve or reject of an item that is no longer open (HTTP 409): another steward
+    decided it first."""
+
+    code = "review_decided"
+
+    def __init__(self, item_id: int, status: str) -> None:
+        self.item_id = item_id
+        self.status = status
+        super().__init__(f"review item {item_id} is {status}, not open")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +150,7 @@ class ReviewQueue:
         """Merge the item's two golden profiles; returns the surviving (older) id.
 
         :raises NotFoundError: no item has that id.
-        :raises StoreError: the item was already decided.
+        :raises ReviewDecidedError: the item was already decided.
         """
         try:
             with write_transaction(self._engine) as conn:
@@ -178,7 +190,7 @@ class ReviewQueue:
         """Keep the two apart and remember the pair.
 
         :raises NotFoundError: no item has that id.
-        :raises StoreError: the item was already decided.
+        :raises ReviewDecidedError: the item was already decided.
         """
         try:
             with write_transaction(self._engine) as conn:
@@ -211,7 +223,7 @@ def _open_row(conn: Connection, item_id: int) -> Any:
     if row is None:
         raise NotFoundError("review item", str(item_id))
     if row.status != "open":
-        raise StoreError(f"review item {item_id} is already {row.status}")
+        raise ReviewDecidedError(item_id, row.status)
     return row
 
 

@@ -174,6 +174,8 @@ def read_spec(
             return None, [MappingError(f"cannot read the file: {exc.strerror}", file=file)]
     try:
         data = YAML(typ="rt").load(text)
+    except RecursionError:  # ruamel's composer recurses once per level of nesting
+        return None, [MappingError("not valid YAML: nested too deeply", file=file)]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)

@@ -20,10 +20,10 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.errors import GatewayError, NotFoundError, ValidationIssue
+from gateway.errors import ConflictError, GatewayError, NotFoundError, ValidationIssue
 from gateway.pipeline.outcome import RecordOutcome
 from gateway.pipeline.runner import DEFAULT_MAPPING, Batch, Pipeline
-from gateway.pipeline.stages import Decoded, Refusal
+from gateway.pipeline.stages import Decoded, RecordFormat, Refusal
 from gateway.pipeline.tables import quarantine_record
 from gateway.runtime import Gateway
 from gateway.store.engine import store_error, write_transaction
@@ -44,7 +44,7 @@ class QuarantineEntry:
     message_id: str | None
     record_index: int | None
     line: int | None
-    format: str
+    format: RecordFormat
     mapping: str | None
     stage: str
     code: str
@@ -79,7 +79,7 @@ class QuarantineEntry:
         return out
 
 
-class QuarantineDecidedError(GatewayError):
+class QuarantineDecidedError(ConflictError):
     """A retry or discard of an entry that is not open any more (HTTP 409)."""
 
     code = "quarantine_closed"

@@ -6,9 +6,11 @@ A refused record never became part of the person's profile, so the link is found
 record itself: the person's golden ids (a retried entry records one), a source key of the
 entry's own source system (or any system + key pair written as one, as CPEX identifiers are),
 an e-mail address (without case) or a phone number (E.164, or dialled as a national number)
-held as a whole value, attribute or JSON string. Entries are deleted, not kept as tombstones:
-their errors and line numbers describe the record too, and the erasure's audit row keeps the
-count. Candidates are narrowed in SQL (``LIKE`` on the raw text) and then confirmed by parsing.
+held as a whole value, attribute or JSON string, in every format the quarantine keeps: CPEX
+or partner XML, JSON profiles, and CSV or SQL rows (``row``: a JSON object of the columns).
+Entries are deleted, not kept as tombstones: their errors and line numbers describe the record
+too, and the erasure's audit row keeps the count. Candidates are narrowed in SQL (``LIKE`` on
+the raw text) and then confirmed by parsing.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, delete, func, or_, select
 
 from gateway.errors import GatewayError
+from gateway.pipeline.stages import RecordFormat
 from gateway.pipeline.tables import quarantine_record
 from gateway.store.tables import golden_alias, golden_profile, identifier, source_record
 from gateway.xml.parser import parse_bytes
@@ -154,14 +157,17 @@ class _Values:
     key_values: set[str]  # values of fields named like an id or key (customer-id, key, Id)
 
 
-#: customer-id, id, Id, customer_ID, CustomerId, key, Key, customerKey
-_KEY_NAME = re.compile(r"(?:^|[^A-Za-z])(?:id|Id|ID)$|[a-z]Id$|[Kk]ey")
+#: customer-id, id, Id, customer_ID, CustomerId, key, Key, customerKey, CUST_NO, customer_no,
+#: KundenNr, kunden_nr
+_KEY_NAME = re.compile(
+    r"(?:^|[^A-Za-z])(?:id|Id|ID|no|No|NO|nr|Nr|NR)$|[a-z](?:Id|No|Nr)$|[Kk]ey"
+)
 
 
-def _read_values(raw: str, fmt: str) -> _Values | None:
+def _read_values(raw: str, fmt: RecordFormat) -> _Values | None:
     """What a raw record holds (see :class:`_Values`); ``None`` when it cannot be read."""
     read = _Values(set(), set(), set())
-    if fmt == "json":
+    if fmt in ("json", "row"):  # a row (CSV or SQL) is kept as a JSON object of its columns
         try:
             data = json.loads(raw)
         except ValueError:

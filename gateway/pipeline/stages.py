@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from lxml import etree
 
@@ -30,7 +30,8 @@ from gateway.privacy.trust import IdentifierTrust
 from gateway.store.profiles import IncomingRecord, prepare_record
 from gateway.xml.schemas import Validator
 
-RecordFormat = str  # "xml" | "json" (a canonical profile) | "row" (a CSV or SQL row, mapped)
+#: "json": a canonical profile; "row": a CSV or SQL row (mapped), kept as a JSON object.
+RecordFormat = Literal["xml", "json", "row"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from gateway.errors import ConfigError, StoreError
+from gateway.errors import ConfigError, DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -103,18 +103,18 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def store_error(action: str, exc: SQLAlchemyError) -> StoreError:
-    """A StoreError saying what was being done, for ``raise store_error(...) from exc``.
+def store_error(action: str, exc: SQLAlchemyError) -> DatabaseError:
+    """The one wrapper of driver errors: a :class:`DatabaseError` saying what was being done,
+    for ``raise store_error(...) from exc``.
 
-    Only the first line of the driver message is kept: SQLAlchemy's own text carries the SQL
-    parameters (whole profiles) and PostgreSQL's DETAIL line carries row values, neither of which
-    may reach a log or an error body.
+    Only the first line of the driver message is kept, for logs and the operator's CLI:
+    SQLAlchemy's own text carries the SQL parameters (whole profiles) and PostgreSQL's DETAIL
+    line carries row values, neither of which may reach a log. An API answer carries none of it
+    (:attr:`DatabaseError.message`).
     """
     cause = getattr(exc, "orig", None) or exc
     first_line = str(cause).strip().partition("\n")[0]
-    return StoreError(
-        f"{action}: {type(cause).__name__}" + (f": {first_line}" if first_line else "")
-    )
+    return DatabaseError(action, type(cause).__name__ + (f": {first_line}" if first_line else ""))
 
 
 def _parse(url: str | URL) -> URL:

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
-from gateway.errors import ModelError, NotFoundError, StoreError
+from gateway.errors import ModelError, NotFoundError, PreconditionFailedError, StoreError
 from gateway.identity import blocking, golden, normalize, review
 from gateway.identity.documents import GoldenChange, content_hash, new_golden_id
 from gateway.identity.rules import IdentityRules
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 ADMIN_SOURCE = "gateway-admin"
 
 
-class VersionConflictError(StoreError):
+class VersionConflictError(PreconditionFailedError):
     """A write based on a version of a golden profile that is no longer current (HTTP 412)."""
 
     code = "version_conflict"
@@ -210,8 +210,9 @@ class ProfileStore:
         their remaining records and the pair is remembered as kept apart.
 
         :returns: the new golden id.
-        :raises NotFoundError: no such golden profile (or alias) or source record.
-        :raises StoreError: the record is not linked to that profile, or is its only record.
+        :raises NotFoundError: no such golden profile (or alias), or no such source record
+            linked to it (another profile's record is not found either: its id is not told).
+        :raises ConflictError: the record is the profile's only record.
         """
         try:
             with write_transaction(self._engine) as conn:

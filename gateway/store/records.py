@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from gateway.errors import ModelError
 from gateway.identity.documents import GoldenChange
 from gateway.identity.survivorship import LinkedRecord
 from gateway.model import Profile
@@ -48,6 +49,20 @@ class IncomingRecord:
     # The golden profile a new record joins whatever matching says (an admin's correction of
     # that profile); None: matching decides.
     target: str | None = None
+
+    def __post_init__(self) -> None:
+        """Every save passes here (one record or a chunk, import, exchange or an admin's edit):
+        a record that is neither a person nor an organization would become an empty golden
+        profile, or by survivorship wipe the names of the one it matches."""
+        has_person = self.profile.person is not None
+        if has_person == (self.profile.organization is not None):
+            reason = (
+                "a record is a person or an organization, not both"
+                if has_person
+                else "a record with neither a person nor an organization has nothing to "
+                "identify it by"
+            )
+            raise ModelError(reason, path="Profile")
 
     @property
     def label(self) -> str:

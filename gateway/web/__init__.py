@@ -27,6 +27,7 @@ from gateway.web import (
     profiles,
     quarantine,
     requestlog,
+    requests,
     review,
     soap,
     tracing,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     errors.init_app(app)
     access.init_app(app)
     body.init_app(app)  # after the access check: bodies of callers let in
+    requests.init_app(app)  # before the blueprints: it bounds their <int:...> rules
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(profiles.bp)

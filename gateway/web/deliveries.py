@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.delivery import (
-    DeliveryStateError,
     get_delivery,
     list_deliveries,
     replay_delivery,
     retry_delivery,
 )
+from gateway.errors import BadRequestError
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
-from gateway.web.requests import BadRequestError, paging
+from gateway.web.requests import paging
 
 bp = Blueprint("deliveries", __name__, url_prefix="/api/v1/deliveries")
 
@@ -28,13 +28,24 @@ def list_items() -> Response:
     args = request.args
     limit, offset = paging()
     try:
-        items = list_deliveries(gateway_of(current_app).engine, status=args.get("status"),
-                                partner=args.get("partner"), golden_id=args.get("profile"),
-                                limit=limit, offset=offset)
+        items = list_deliveries(
+            gateway_of(current_app).engine,
+            status=args.get("status"),
+            partner=args.get("partner"),
+            golden_id=args.get("profile"),
+            limit=limit,
+            offset=offset,
+        )
     except ValueError as exc:
         raise BadRequestError(str(exc), path="status") from exc
-    return jsonify({"count": len(items), "limit": limit, "offset": offset,
-                    "items": [d.to_dict() for d in items]})
+    return jsonify(
+        {
+            "count": len(items),
+            "limit": limit,
+            "offset": offset,
+            "items": [d.to_dict() for d in items],
+        }
+    )
 
 
 @bp.get("/<int:delivery_id>")
@@ -58,8 +69,3 @@ def replay(delivery_id: int) -> tuple[Response, int]:
     """Send a delivery again as a new message (new message id), e.g. after the partner lost it."""
     engine = gateway_of(current_app).engine
     return jsonify(replay_delivery(engine, delivery_id, datetime.now(UTC)).to_dict()), 201
-
-
-@bp.errorhandler(DeliveryStateError)
-def _conflict(error: DeliveryStateError) -> tuple[Response, int]:
-    return jsonify({"error": error.to_dict()}), 409

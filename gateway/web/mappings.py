@@ -6,12 +6,14 @@ Saving goes through :class:`~gateway.mapping_admin.MappingAdmin`: an invalid tex
 
 from __future__ import annotations
 
+import csv
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from gateway.errors import BadRequestError, XMLError, XMLSyntaxError
 from gateway.mapping import CompiledMapping, PreviewResult
 from gateway.mapping_admin import MappingAdmin
 from gateway.store.mapping_versions import MappingVersion
@@ -22,9 +24,15 @@ from gateway.web.context import gateway_of
 
 bp = Blueprint("mappings", __name__, url_prefix="/api/v1/mappings")
 
+_BODY = "sample body"
+
 # Sample bodies are read by the mapping's own sample reader, which knows them by file suffix.
-_SUFFIX = {"application/xml": ".xml", "text/xml": ".xml", "text/csv": ".csv",
-           "application/json": ".json"}
+_SUFFIX = {
+    "application/xml": ".xml",
+    "text/xml": ".xml",
+    "text/csv": ".csv",
+    "application/json": ".json",
+}
 
 
 def _admin() -> MappingAdmin:
@@ -37,8 +45,12 @@ def _author() -> str:
 
 
 def _version_summary(v: MappingVersion) -> dict[str, Any]:
-    return {"version": v.version, "author": v.author, "created": v.created_at.isoformat(),
-            "comment": v.comment}
+    return {
+        "version": v.version,
+        "author": v.author,
+        "created": v.created_at.isoformat(),
+        "comment": v.comment,
+    }
 
 
 @bp.get("")
@@ -49,14 +61,16 @@ def list_mappings() -> Response:
     items = []
     for compiled in admin.mappings:
         latest = admin.history.latest(compiled.name)
-        items.append({
-            "name": compiled.name,
-            "file": admin.mappings.path(compiled.name).name,
-            "direction": compiled.direction,
-            "source": compiled.source_format,
-            "target": compiled.target_format,
-            "version": latest.version if latest else None,
-        })
+        items.append(
+            {
+                "name": compiled.name,
+                "file": admin.mappings.path(compiled.name).name,
+                "direction": compiled.direction,
+                "source": compiled.source_format,
+                "target": compiled.target_format,
+                "version": latest.version if latest else None,
+            }
+        )
     errors = {file: [e.to_dict() for e in errs] for file, errs in admin.mappings.errors.items()}
     return jsonify({"items": items, "errors": errors})
 
@@ -75,7 +89,10 @@ def get_mapping(name: str) -> Response:
 @access(Access.ADMIN)
 def save_mapping(name: str) -> Response:
     """Save a new text (422 with every error if it does not check; nothing written then)."""
-    text = read_body().decode("utf-8")
+    try:
+        text = read_body().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequestError(f"a mapping text is UTF-8 (byte {exc.start})", path="body") from exc
     version = _admin().save(name, text, author=_author(), comment=request.args.get("comment"))
     return jsonify({"name": name, **_version_summary(version), "diff": version.diff})
 
@@ -85,10 +102,12 @@ def save_mapping(name: str) -> Response:
 def reload_mappings() -> Response:
     """Re-read the mapping files now (invalid ones keep their last good version)."""
     report = _admin().sync_from_disk()
-    return jsonify({
-        "recorded": [{"name": v.name, **_version_summary(v)} for v in report.recorded],
-        "errors": {f: [e.to_dict() for e in errs] for f, errs in report.errors.items()},
-    })
+    return jsonify(
+        {
+            "recorded": [{"name": v.name, **_version_summary(v)} for v in report.recorded],
+            "errors": {f: [e.to_dict() for e in errs] for f, errs in report.errors.items()},
+        }
+    )
 
 
 @bp.post("/<name>/preview")
@@ -133,12 +152,33 @@ def rollback_mapping(name: str, version: int) -> Response:
 
 def sample_records(compiled: CompiledMapping, body: bytes, suffix: str | None) -> list[Any]:
     """The records of a sample file's bytes, read by the mapping's own reader (``suffix``, e.g.
-    ``.csv``, says the file's kind; by default the mapping's source format)."""
+    ``.csv``, says the file's kind; by default the mapping's source format). The reader reads
+    files, so the bytes go through a temporary one, which no error names; an empty or
+    unreadable sample is a :class:`BadRequestError` (or the XML error) naming the sample."""
+    if not body.strip():
+        raise BadRequestError(
+            "no sample: send sample records in the body (or ?profile_id= for an outbound mapping)",
+            path="body",
+        )
     suffix = suffix or (".xml" if compiled.source_format == "xml" else ".json")
     with tempfile.TemporaryDirectory(prefix="cpex-preview-") as folder:
         sample = Path(folder) / f"sample{suffix}"
         sample.write_bytes(body)
-        return compiled.read_sample(sample)
+        try:
+            return compiled.read_sample(sample)
+        except XMLError as exc:
+            raise XMLSyntaxError(
+                exc.reason.replace(str(sample), _BODY),
+                source=_BODY,
+                line=exc.line,
+                column=exc.column,
+            ) from None
+        except (ValueError, csv.Error, RecursionError) as exc:  # JSON, UTF-8, CSV
+            reason = str(exc).replace(str(sample), _BODY) or type(exc).__name__
+            raise BadRequestError(
+                f"the sample is not {suffix.lstrip('.').upper()} this mapping reads: {reason}",
+                path="body",
+            ) from None
 
 
 def preview_report(compiled: CompiledMapping, result: PreviewResult) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from lxml import etree
 
 from gateway.erp.snapshot import ErpSnapshot, erp_snapshot_for, erp_snapshots_for
-from gateway.errors import GatewayError, SchemaValidationError
+from gateway.errors import BadRequestError, PreconditionRequiredError, SchemaValidationError
 from gateway.model import Profile, from_dict, to_dict
 from gateway.model.namespaces import CPEX_EXCHANGE_NS, CPEX_PROFILE_NS
 from gateway.model.xmlcodec import profile_from_element, profile_to_bytes, profile_to_element
@@ -42,9 +42,7 @@ from gateway.web.access import Access, access
 from gateway.web.body import read_body
 from gateway.web.context import gateway_of
 from gateway.web.requests import (
-    BadRequestError,
     actor,
-    answer_with,
     is_xml_body,
     json_body,
     paging,
@@ -58,16 +56,6 @@ _EX = f"{{{CPEX_EXCHANGE_NS}}}"
 _SEARCH = ("email", "phone", "name", "postcode")
 _READ_ONLY = ("id", "version", "erp")  # in a read's JSON, ignored when written back
 ERP_AGE_HEADER = "CPEX-ERP-Age"
-
-
-class PreconditionRequiredError(GatewayError):
-    """A write without ``If-Match`` (HTTP 428): lost updates are not allowed."""
-
-    code = "precondition_required"
-
-
-answer_with(bp, VersionConflictError, 412)
-answer_with(bp, PreconditionRequiredError, 428)
 
 
 def _gateway() -> Gateway:
@@ -264,7 +252,7 @@ def _if_match(golden_id: str) -> int:
             "send the profile's ETag in If-Match (read it with GET first)"
         )
     current, version = _store().version_of(golden_id)
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    tags = {t.strip() for t in header.split(",")}  # a weak W/"..." never matches (RFC 9110)
     if "*" in tags or _etag(current, version) in tags:
         return version
     raise VersionConflictError(current, -1, version)

@@ -10,14 +10,13 @@ from typing import get_args
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from gateway.pipeline.quarantine import Quarantine, QuarantineDecidedError, QuarantineStatus
+from gateway.errors import BadRequestError
+from gateway.pipeline.quarantine import Quarantine, QuarantineStatus
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
-from gateway.web.requests import BadRequestError, actor, answer_with, paging
+from gateway.web.requests import actor, paging
 
 bp = Blueprint("quarantine", __name__, url_prefix="/api/v1/quarantine")
-
-answer_with(bp, QuarantineDecidedError, 409)
 
 
 def _quarantine() -> Quarantine:

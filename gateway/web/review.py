@@ -10,23 +10,14 @@ from typing import Any, get_args
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from gateway.errors import GatewayError
+from gateway.errors import BadRequestError
 from gateway.identity.review import ReviewItem, ReviewQueue, ReviewStatus
 from gateway.model import to_dict
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
-from gateway.web.requests import BadRequestError, actor, answer_with, paging
+from gateway.web.requests import actor, paging
 
 bp = Blueprint("review", __name__, url_prefix="/api/v1/review")
-
-
-class ReviewDecidedError(GatewayError):
-    """An approve or reject of an item that is no longer open (HTTP 409)."""
-
-    code = "review_decided"
-
-
-answer_with(bp, ReviewDecidedError, 409)
 
 
 def _queue() -> ReviewQueue:
@@ -58,7 +49,6 @@ def get_item(item_id: int) -> Response:
 @access(Access.ADMIN)
 def approve(item_id: int) -> Response:
     """Merge the pair; answers with the surviving golden id."""
-    _open(item_id)
     survivor = _queue().approve(item_id, actor())
     return jsonify({"id": item_id, "status": "approved", "golden_id": survivor})
 
@@ -67,15 +57,8 @@ def approve(item_id: int) -> Response:
 @access(Access.ADMIN)
 def reject(item_id: int) -> Response:
     """Keep the pair apart; it is never proposed again."""
-    _open(item_id)
     _queue().reject(item_id, actor())
     return jsonify({"id": item_id, "status": "rejected"})
-
-
-def _open(item_id: int) -> None:
-    item = _queue().get(item_id)  # NotFoundError: 404
-    if item.status != "open":
-        raise ReviewDecidedError(f"review item {item_id} is {item.status}, not open")
 
 
 def _item(item: ReviewItem) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,13 @@ def gateway(migrated_engine: Engine, tmp_path: Path) -> Iterator[Gateway]:
                                         "paths.schemas": str(REPO / "schemas")})
     settings = settings.model_copy(update={"base_dir": str(tmp_path)})
     yield Gateway(settings, _engine=migrated_engine)
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 20) -> None:
+    """Poll ``check`` until it holds; fail after ``seconds`` (a deadline, never a fixed sleep)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not true within {seconds} s")

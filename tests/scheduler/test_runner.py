@@ -4,7 +4,6 @@ and queued runs; missed slots caught up at start."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,15 +17,7 @@ from scheduler.config import jobs_from
 from scheduler.history import JobHistory
 from scheduler.runner import SchedulerRunner
 from scheduler.service import JobsService
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not true within {seconds} s")
+from tests.scheduler.conftest import wait_for
 
 
 @pytest.fixture

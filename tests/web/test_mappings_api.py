@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 
-from gateway.config import load_settings
 from gateway.model import Identifier, Person, Profile
-from gateway.runtime import Gateway
-from gateway.security.credentials import CredentialStore, Role
 from gateway.store.profiles import ProfileStore
-from gateway.web import create_app
 from tests.web.conftest import Api
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def mapping_api(
-    migrated_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Api]:
-    """The app with its own copy of mappings/ (saving writes files)."""
-    monkeypatch.setenv("CPEX_PSEUDONYM_SALT", "test-salt")
-    folder = tmp_path / "mappings"
-    shutil.copytree(REPO / "mappings", folder)
-    settings = load_settings(
-        environ={},
-        overrides={
-            "database.url": str(migrated_engine.url),
-            "paths.mappings": str(folder),
-            "paths.schemas": str(REPO / "schemas"),
-        },
-    )
-    gateway = Gateway(settings, _engine=migrated_engine)
-    keys = CredentialStore(migrated_engine)
-    admin = keys.issue("alice", Role.ADMIN).token
-    partner = keys.issue("acme", Role.PARTNER, partner_id="acme").token
-    app = create_app(gateway=gateway)
-    yield Api(app, app.test_client(), gateway, admin, partner)
 
 
 def test_lists_the_bundled_mappings(mapping_api: Api) -> None:
@@ -68,9 +37,11 @@ def test_preview_of_a_sample_stores_nothing(mapping_api: Api, migrated_engine: E
 
 def test_outbound_preview_of_a_stored_profile(mapping_api: Api, migrated_engine: Engine) -> None:
     profile = Profile(identifiers=(Identifier("crm", "7"),), person=Person(family_name="Rossi"))
-    golden = ProfileStore(migrated_engine).save_source_profile(
-        profile, source_system="crm", raw="<x/>"
-    ).golden_id
+    golden = (
+        ProfileStore(migrated_engine)
+        .save_source_profile(profile, source_system="crm", raw="<x/>")
+        .golden_id
+    )
     answer = mapping_api.client.post(
         f"/api/v1/mappings/acme-out/preview?profile_id={golden}",
         headers=mapping_api.headers("admin"),
@@ -138,3 +109,32 @@ def test_hand_edits_are_picked_up_as_file_versions(mapping_api: Api) -> None:
     assert third["recorded"] == [] and "cpex-in.yaml" in third["errors"]
     running = client.get("/api/v1/mappings/cpex-in", headers=admin).json["text"]
     assert running.endswith("# edited by hand\n")
+
+
+def test_an_invalid_edit_names_the_file_not_the_server_folder(mapping_api: Api) -> None:
+    admin = mapping_api.headers("admin")
+    folder = str(mapping_api.gateway.settings.path("mappings"))
+    answer = mapping_api.client.put(
+        "/api/v1/mappings/cpex-in", data=b"version: 1\nname: cpex-in\nbogus: [", headers=admin
+    )
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["file"] == "cpex-in.yaml"
+    assert folder not in answer.get_data(as_text=True)
+    assert "/" not in answer.json["error"]["message"].partition(":")[0]
+
+
+def test_save_and_rollback_keep_the_files_mode(mapping_api: Api) -> None:
+    admin = mapping_api.headers("admin")
+    client = mapping_api.client
+    path = Path(mapping_api.gateway.settings.path("mappings")) / "cpex-in.yaml"
+    path.chmod(0o644)
+    original = client.get("/api/v1/mappings/cpex-in", headers=admin).json["text"]
+    edited = original.replace("description:", "# edited\ndescription:", 1)
+    saved = client.put("/api/v1/mappings/cpex-in", data=edited, headers=admin)
+    assert saved.status_code == 200, saved.json
+    assert path.stat().st_mode & 0o777 == 0o644
+    back = client.post(
+        f"/api/v1/mappings/cpex-in/rollback/{saved.json['version'] - 1}", headers=admin
+    )
+    assert back.status_code == 200, back.json
+    assert path.stat().st_mode & 0o777 == 0o644
