@@ -59,8 +59,9 @@ def data_subject(conn: Connection, golden_id: str) -> DataSubject:
         )
     }
     documents = [
-        *conn.execute(select(golden_profile.c.document).where(golden_profile.c.id == golden_id))
-        .scalars(),
+        *conn.execute(
+            select(golden_profile.c.document).where(golden_profile.c.id == golden_id)
+        ).scalars(),
         *conn.execute(
             select(source_record.c.document).where(source_record.c.golden_id == golden_id)
         ).scalars(),
@@ -96,13 +97,11 @@ def erase_quarantined(conn: Connection, subject: DataSubject) -> int:
         return 0
     q = quarantine_record.c
     candidates = conn.execute(
-        select(q.id, q.source_system, q.format, q.raw, q.golden_id).where(
-            or_(*_narrowing(subject))
-        )
+        select(q.id, q.source_system, q.format, q.raw, q.golden_id).where(or_(*_narrowing(subject)))
     ).all()
     doomed = [row.id for row in candidates if _holds(row, subject)]
     for start in range(0, len(doomed), 500):
-        conn.execute(delete(quarantine_record).where(q.id.in_(doomed[start:start + 500])))
+        conn.execute(delete(quarantine_record).where(q.id.in_(doomed[start : start + 500])))
     return len(doomed)
 
 
@@ -159,9 +158,7 @@ class _Values:
 
 #: customer-id, id, Id, customer_ID, CustomerId, key, Key, customerKey, CUST_NO, customer_no,
 #: KundenNr, kunden_nr
-_KEY_NAME = re.compile(
-    r"(?:^|[^A-Za-z])(?:id|Id|ID|no|No|NO|nr|Nr|NR)$|[a-z](?:Id|No|Nr)$|[Kk]ey"
-)
+_KEY_NAME = re.compile(r"(?:^|[^A-Za-z])(?:id|Id|ID|no|No|NO|nr|Nr|NR)$|[a-z](?:Id|No|Nr)$|[Kk]ey")
 
 
 def _read_values(raw: str, fmt: RecordFormat) -> _Values | None:
@@ -232,7 +229,8 @@ def _is_phone_of(value: str, subject: DataSubject) -> bool:
         return True
     national = digits.lstrip("0")  # dialled at home: 030 1234567 for +49 30 1234567
     return (
-        digits.startswith("0") and len(national) >= _MIN_PHONE_DIGITS
+        digits.startswith("0")
+        and len(national) >= _MIN_PHONE_DIGITS
         and any(p.endswith(national) for p in subject.phones)
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
 from gateway.delivery import (
     get_delivery,
@@ -15,7 +15,7 @@ from gateway.delivery import (
 from gateway.errors import BadRequestError
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
-from gateway.web.requests import paging
+from gateway.web.requests import paging, query
 
 bp = Blueprint("deliveries", __name__, url_prefix="/api/v1/deliveries")
 
@@ -25,14 +25,13 @@ bp = Blueprint("deliveries", __name__, url_prefix="/api/v1/deliveries")
 def list_items() -> Response:
     """Outbound deliveries, newest first; ``status``, ``partner`` and ``profile`` narrow the list,
     ``limit`` and ``offset`` page it."""
-    args = request.args
     limit, offset = paging()
     try:
         items = list_deliveries(
             gateway_of(current_app).engine,
-            status=args.get("status"),
-            partner=args.get("partner"),
-            golden_id=args.get("profile"),
+            status=query("status"),
+            partner=query("partner"),
+            golden_id=query("profile"),
             limit=limit,
             offset=offset,
         )

@@ -21,6 +21,7 @@ from gateway.store.profiles import ProfileStore
 from gateway.web.access import Access, access, current_principal
 from gateway.web.body import read_body
 from gateway.web.context import gateway_of
+from gateway.web.requests import query
 
 bp = Blueprint("mappings", __name__, url_prefix="/api/v1/mappings")
 
@@ -93,7 +94,7 @@ def save_mapping(name: str) -> Response:
         text = read_body().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequestError(f"a mapping text is UTF-8 (byte {exc.start})", path="body") from exc
-    version = _admin().save(name, text, author=_author(), comment=request.args.get("comment"))
+    version = _admin().save(name, text, author=_author(), comment=query("comment"))
     return jsonify({"name": name, **_version_summary(version), "diff": version.diff})
 
 
@@ -116,7 +117,7 @@ def preview_mapping(name: str) -> Response:
     """Map a sample body (or, for an outbound mapping, a stored profile) — nothing is stored."""
     gateway = gateway_of(current_app)
     compiled = gateway.mappings.get(name)
-    profile_id = request.args.get("profile_id")
+    profile_id = query("profile_id")
     if profile_id:
         records: list[Any] = [ProfileStore(gateway.engine).get(profile_id)]
     else:

@@ -26,28 +26,66 @@ VERSION = "1.0.0"
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 _NON_WORD = re.compile(r"\W+")
 _ERROR = {"$ref": "#/components/responses/Error"}
+_INT_ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}  # past it: 404
+_SEGMENT = {"type": "string", "maxLength": 200}  # gateway.web.requests.MAX_PATH_SEGMENT
 _JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
 _XML = {"application/xml": {"schema": {"type": "string"}}}
 
+
+def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "description": description,
+        "schema": schema or {"type": "string", "maxLength": 1000},
+    }
+
+
+_PAGE = [
+    _query("limit", "page size (default 50)", type="integer", minimum=1, maximum=500),
+    _query("offset", "items to skip (default 0)", type="integer", minimum=0, maximum=10**9),
+]
+
+
+def _status(*values: str) -> dict[str, Any]:
+    return _query("status", "which entries", type="string", enum=list(values))
+
+
+#: The query parameters each endpoint reads: the one declaration, read by this description and
+#: by :func:`gateway.web.requests.query`, which refuses to read a parameter not declared here.
+QUERY: dict[str, list[dict[str, Any]]] = {
+    "profiles.list_profiles": [
+        _query("email", "e-mail address, compared normalised"),
+        _query("phone", "phone number, compared normalised (E.164)"),
+        _query("name", "part of the display name, without case"),
+        _query("postcode", "postcode, compared normalised"),
+        *_PAGE,
+    ],
+    "profiles.submit_profiles": [
+        _query("source", "the source system (else the envelope's Sender or the JSON source)"),
+        _query("mapping", "the inbound mapping (default cpex-in)"),
+    ],
+    "review.list_items": [_status("open", "approved", "rejected", "superseded"), *_PAGE],
+    "quarantine.list_entries": [_status("open", "retried", "discarded", "all"), *_PAGE],
+    "deliveries.list_items": [
+        _status("pending", "delivered", "dead", "withheld"),
+        _query("partner", "partner id"),
+        _query("profile", "golden profile id"),
+        *_PAGE,
+    ],
+    "history.history": list(_PAGE),
+    "jobs.job_runs": [_PAGE[0]],
+    "mappings.save_mapping": [_query("comment", "a note kept with the version")],
+    "mappings.preview_mapping": [
+        _query("profile_id", "a stored golden profile to map (outbound mappings)")
+    ],
+}
+
 # Per endpoint: the request body and answers worth stating beyond 200 and the error body.
 DETAILS: dict[str, dict[str, Any]] = {
-    "profiles.list_profiles": {
-        "parameters": [
-            {"name": n, "in": "query", "schema": {"type": "string"}}
-            for n in ("email", "phone", "name", "postcode")
-        ]
-        + [
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}},
-            {"name": "offset", "in": "query", "schema": {"type": "integer"}},
-        ],
-    },
     "profiles.submit_profiles": {
         "requestBody": {"required": True, "content": {**_XML, **_JSON_OBJECT}},
-        "parameters": [
-            {"name": "source", "in": "query", "schema": {"type": "string"}},
-            {"name": "mapping", "in": "query", "schema": {"type": "string"}},
-        ],
-        "responses": {"413": _ERROR, "422": _ERROR},
+        "responses": {"404": _ERROR, "413": _ERROR, "422": _ERROR},  # 404: no such mapping
     },
     "profiles.get_profile": {
         "responses": {
@@ -88,6 +126,7 @@ DETAILS: dict[str, dict[str, Any]] = {
         "responses": {"412": _ERROR, "422": _ERROR, "428": _ERROR},
     },
     "profiles.unmerge": {
+        "responses": {"409": _ERROR},  # the record is the profile's only one
         "requestBody": {
             "required": True,
             "content": {
@@ -108,15 +147,23 @@ DETAILS: dict[str, dict[str, Any]] = {
         "requestBody": {"required": True, "content": _XML},
         "responses": {"413": _ERROR, "422": _ERROR, "429": _ERROR},
     },
-    "soap.call": {"requestBody": {"required": True, "content": {"text/xml": {"schema": {
-        "type": "string"}}}}, "responses": {"500": {"description": "a SOAP 1.1 Fault"}}},
+    "soap.call": {
+        "requestBody": {"required": True, "content": {"text/xml": {"schema": {"type": "string"}}}},
+        "responses": {"500": {"description": "a SOAP 1.1 Fault"}},
+    },
     "mappings.save_mapping": {"responses": {"422": _ERROR}},
     "mappings.rollback_mapping": {"responses": {"422": _ERROR}},
-    "health.health": {"responses": {"503": {"description": "database unreachable or its "
-                                            "schema out of date"}}},
-    "metrics.metrics": {"responses": {"200": {"description": "Prometheus text format",
-                                              "content": {"text/plain": {"schema": {
-                                                  "type": "string"}}}}}},
+    "health.health": {
+        "responses": {"503": {"description": "database unreachable or its schema out of date"}}
+    },
+    "metrics.metrics": {
+        "responses": {
+            "200": {
+                "description": "Prometheus text format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        }
+    },
     "review.approve": {"responses": {"409": _ERROR}},
     "review.reject": {"responses": {"409": _ERROR}},
     "quarantine.retry": {"responses": {"409": _ERROR}},
@@ -142,7 +189,7 @@ def describe(app: Flask) -> dict[str, Any]:
             continue
         path = _PARAM.sub(r"{\2}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            operation = _operation(rule.endpoint, rule.rule, view)
+            operation = _operation(rule.endpoint, rule.rule, view, method)
             slug = _NON_WORD.sub("_", path).strip("_")
             operation["operationId"] = f"{method.lower()}_{slug}"
             paths.setdefault(path, {})[method.lower()] = operation
@@ -159,8 +206,11 @@ def describe(app: Flask) -> dict[str, Any]:
             "securitySchemes": {
                 "adminKey": {"type": "http", "scheme": "bearer", "description": "admin key"},
                 "partnerKey": {"type": "http", "scheme": "bearer", "description": "partner key"},
-                "monitorKey": {"type": "http", "scheme": "bearer",
-                               "description": "monitor key (metrics only)"},
+                "monitorKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "monitor key (metrics only)",
+                },
             },
             "responses": {
                 "Error": {
@@ -189,19 +239,23 @@ def describe(app: Flask) -> dict[str, Any]:
     }
 
 
-def _operation(endpoint: str, rule: str, view: Any) -> dict[str, Any]:
+def _operation(endpoint: str, rule: str, view: Any, method: str) -> dict[str, Any]:
     doc = inspect.getdoc(view) or ""
     summary, _, description = doc.partition("\n\n")
     extra = DETAILS.get(endpoint, {})
-    parameters = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "integer" if converter == "int" else "string"},
-        }
-        for converter, name in _PARAM.findall(rule)
-    ] + list(extra.get("parameters", ()))
+    parameters = (
+        [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": _INT_ID if converter == "int" else _SEGMENT,
+            }
+            for converter, name in _PARAM.findall(rule)
+        ]
+        + QUERY.get(endpoint, [])
+        + list(extra.get("parameters", ()))
+    )
     success = extra.get("success", "200")
     responses: dict[str, Any] = {success: {"description": "success"}, "400": _ERROR}
     rule_kind = rule_of(view)
@@ -209,6 +263,8 @@ def _operation(endpoint: str, rule: str, view: Any) -> dict[str, Any]:
         responses.update({"401": _ERROR, "403": _ERROR})
     if parameters and any(p["in"] == "path" for p in parameters):
         responses["404"] = _ERROR
+    if method != "GET":  # a body over server.max_body_bytes, whether the endpoint reads one
+        responses["413"] = _ERROR
     responses.update(extra.get("responses", {}))
     operation: dict[str, Any] = {
         "summary": " ".join(summary.split()) or endpoint,

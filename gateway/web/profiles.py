@@ -46,6 +46,7 @@ from gateway.web.requests import (
     is_xml_body,
     json_body,
     paging,
+    query,
     wants_xml,
 )
 from gateway.xml.parser import parse_bytes
@@ -75,7 +76,7 @@ def list_profiles() -> Response:
     """A page of golden profiles; with ``email``, ``phone``, ``name`` or ``postcode``, those
     matching all the criteria given."""
     limit, offset = paging()
-    criteria = {k: v for k in _SEARCH if (v := request.args.get(k, "").strip())}
+    criteria = {k: v for k in _SEARCH if (v := (query(k) or "").strip())}
     store = _store()
     if criteria:
         total, found = store.search(**criteria, limit=limit, offset=offset)
@@ -317,7 +318,7 @@ def _submit_json(gateway: Gateway, body: Any) -> BatchReport:
 
 
 def _pipeline(gateway: Gateway, sender: str | None, message_id: str | None) -> Pipeline:
-    source = request.args.get("source") or sender
+    source = query("source") or sender
     if not source:
         raise BadRequestError(
             "no source system: give ?source=NAME, a Sender header or a 'source' member",
@@ -325,7 +326,7 @@ def _pipeline(gateway: Gateway, sender: str | None, message_id: str | None) -> P
         )
     if message_id is not None and len(message_id) > 200:
         raise BadRequestError("a message id has at most 200 characters", path="message_id")
-    mapping = request.args.get("mapping", DEFAULT_MAPPING)
+    mapping = query("mapping") or DEFAULT_MAPPING
     label = f"message {message_id}" if message_id else "POST /api/v1/profiles"
     return Pipeline(gateway, Batch(source, label, message_id, mapping, actor()))
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import get_args
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
 from gateway.errors import BadRequestError
 from gateway.pipeline.quarantine import Quarantine, QuarantineStatus
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
-from gateway.web.requests import actor, paging
+from gateway.web.requests import actor, paging, query
 
 bp = Blueprint("quarantine", __name__, url_prefix="/api/v1/quarantine")
 
@@ -28,7 +28,7 @@ def _quarantine() -> Quarantine:
 def list_entries() -> Response:
     """Entries with ``status`` (open, retried, discarded, or all), oldest first."""
     limit, offset = paging()
-    raw = request.args.get("status", "open")
+    raw = query("status") or "open"
     if raw != "all" and raw not in get_args(QuarantineStatus):
         raise BadRequestError(
             f"status must be all or one of {', '.join(get_args(QuarantineStatus))}",

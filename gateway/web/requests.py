@@ -21,6 +21,7 @@ from werkzeug.routing import IntegerConverter
 from gateway.errors import BadRequestError
 from gateway.web.access import current_principal
 from gateway.web.body import read_body
+from gateway.web.openapi import QUERY
 
 MAX_PAGE = 500
 MAX_ID = 2**63 - 1  # the largest value of a BIGINT / SQLite INTEGER
@@ -63,9 +64,20 @@ def _check_text(name: str, value: str, limit: int, kind: str) -> None:
         raise BadRequestError(f"{kind} '{name}' holds a control character", path=name)
 
 
+def query(name: str, default: str | None = None) -> str | None:
+    """The query parameter ``name``, which the endpoint must declare in
+    :data:`gateway.web.openapi.QUERY` (so the description lists every parameter read)."""
+    declared = {p["name"] for p in QUERY.get(request.endpoint or "", ())}
+    if name not in declared:
+        raise LookupError(
+            f"{request.endpoint} reads query parameter '{name}', not declared in openapi.QUERY"
+        )
+    return request.args.get(name, default)
+
+
 def int_arg(name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter: ASCII digits only (``int()`` also takes "²" and "٣")."""
-    raw = request.args.get(name)
+    raw = query(name)
     if raw is None:
         return default
     if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
 from gateway.errors import BadRequestError
 from gateway.identity.review import ReviewItem, ReviewQueue, ReviewStatus
 from gateway.model import to_dict
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
-from gateway.web.requests import actor, paging
+from gateway.web.requests import actor, paging, query
 
 bp = Blueprint("review", __name__, url_prefix="/api/v1/review")
 
@@ -29,7 +29,7 @@ def _queue() -> ReviewQueue:
 def list_items() -> Response:
     """Items with ``status`` (default open), oldest first."""
     limit, offset = paging()
-    status = request.args.get("status", "open")
+    status = query("status") or "open"
     if status not in get_args(ReviewStatus):
         raise BadRequestError(
             f"status must be one of {', '.join(get_args(ReviewStatus))}", path="status"
