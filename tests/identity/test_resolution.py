@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from gateway.errors import NotFoundError, StoreError
+from gateway.errors import ConflictError, NotFoundError, StoreError
 from gateway.identity import IdentityRules
+from gateway.identity.review import ReviewDecidedError
 from gateway.model import Identifier
 from gateway.store.audit import AuditLog
 from gateway.store.profiles import FieldSource, ProfileStore
@@ -180,7 +181,7 @@ def test_rejected_pairs_are_remembered(store: ProfileStore, make_person: PersonF
     (item,) = store.reviews.list()
     store.reviews.reject(item.id, "alice")
     assert store.reviews.list() == [] and store.reviews.list("rejected")[0].decided_by == "alice"
-    with pytest.raises(StoreError, match="already rejected"):
+    with pytest.raises(ReviewDecidedError, match="is rejected, not open"):
         store.reviews.approve(item.id, "bob")
 
     # The same person again from a third source joins b, and is not proposed with a again.
@@ -260,10 +261,10 @@ def test_unmerge_recomputes_both_profiles(
     assert versions == {erp.golden_id: 3, new_id: 1}
     actions = [e.action for e in AuditLog(migrated_engine).list(limit=50)]
     assert actions[-2:] == ["golden.unmerge", "golden.create"]
-    with pytest.raises(StoreError, match="only record"):
+    with pytest.raises(ConflictError, match="only record"):
         store.unmerge(new_id, web_record.id)
-    with pytest.raises(StoreError, match="belongs to golden profile"):
-        store.unmerge(erp.golden_id, web_record.id)
+    with pytest.raises(NotFoundError, match=f"source record of golden profile {erp.golden_id}"):
+        store.unmerge(erp.golden_id, web_record.id)  # not found *there*; its owner not named
 
 
 # --- survivorship and lineage ----------------------------------------------------------------
