@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from gateway.errors import NotFoundError, StoreError
+from gateway.errors import ConflictError, NotFoundError
 from gateway.store import audit
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import mapping_version
@@ -89,7 +89,7 @@ class MappingHistory:
                 )
                 return MappingVersion(**row), True
         except IntegrityError as exc:
-            raise StoreError(
+            raise ConflictError(
                 f"mapping '{name}' was saved by someone else at the same time: try again"
             ) from exc
         except SQLAlchemyError as exc:

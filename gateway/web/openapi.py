@@ -151,8 +151,8 @@ DETAILS: dict[str, dict[str, Any]] = {
         "requestBody": {"required": True, "content": {"text/xml": {"schema": {"type": "string"}}}},
         "responses": {"500": {"description": "a SOAP 1.1 Fault"}},
     },
-    "mappings.save_mapping": {"responses": {"422": _ERROR}},
-    "mappings.rollback_mapping": {"responses": {"422": _ERROR}},
+    "mappings.save_mapping": {"responses": {"409": _ERROR, "422": _ERROR}},  # 409: saved at once
+    "mappings.rollback_mapping": {"responses": {"409": _ERROR, "422": _ERROR}},
     "health.health": {
         "responses": {"503": {"description": "database unreachable or its schema out of date"}}
     },

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -33,12 +35,34 @@ class Api:
 def api(migrated_engine: Engine) -> Iterator[Api]:
     """The app on a migrated database (SQLite and PostgreSQL), with an admin and a partner key."""
     settings = load_settings(environ={}, overrides={"database.url": str(migrated_engine.url)})
-    gateway = Gateway(settings, _engine=migrated_engine)
-    keys = CredentialStore(migrated_engine)
-    admin = keys.issue("ops", Role.ADMIN).token
-    partner = keys.issue("acme", Role.PARTNER, partner_id="acme").token
+    yield _serve(Gateway(settings, _engine=migrated_engine), admin="ops")
+
+
+def _serve(gateway: Gateway, *, admin: str) -> Api:
+    """The app of ``gateway``, with an admin key named ``admin`` and partner acme's key."""
+    keys = CredentialStore(gateway.engine)
+    admin_key = keys.issue(admin, Role.ADMIN).token
+    partner_key = keys.issue("acme", Role.PARTNER, partner_id="acme").token
     app = create_app(gateway=gateway)
-    yield Api(app, app.test_client(), gateway, admin, partner)
+    return Api(app, app.test_client(), gateway, admin_key, partner_key)
+
+
+def at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Run ``calls`` in threads released together (a race, as two clients make one); their
+    results in order."""
+    start = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        start.wait(timeout=30)
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,9 +84,4 @@ def mapping_api(
             "paths.schemas": str(REPO / "schemas"),
         },
     )
-    gateway = Gateway(settings, _engine=migrated_engine)
-    keys = CredentialStore(migrated_engine)
-    admin = keys.issue("alice", Role.ADMIN).token
-    partner = keys.issue("acme", Role.PARTNER, partner_id="acme").token
-    app = create_app(gateway=gateway)
-    yield Api(app, app.test_client(), gateway, admin, partner)
+    yield _serve(Gateway(settings, _engine=migrated_engine), admin="alice")

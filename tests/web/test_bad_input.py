@@ -5,13 +5,12 @@ the place: never a 500, never a 503 with the database driver's words, never a se
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any
 
 import pytest
 
 from tests.pipeline.conftest import envelope, profile
-from tests.web.conftest import Api
+from tests.web.conftest import Api, at_once
 
 BIG = 2**63  # one past the largest id a database column holds
 _LEAKS = re.compile(
@@ -200,19 +199,8 @@ def test_two_stewards_deciding_one_review_item_at_once_one_is_409(api: Api, deci
     items = api.client.get("/api/v1/review", headers=api.headers("admin")).json["items"]
     assert items, "the near match should be proposed for review"
     url = f"/api/v1/review/{items[0]['id']}/{decision}"
-    start = threading.Barrier(2)
-    answers: list[Any] = [None, None]
-
-    def decide(i: int) -> None:
-        client = api.app.test_client()
-        start.wait(timeout=30)
-        answers[i] = client.post(url, headers=api.headers("admin"))
-
-    threads = [threading.Thread(target=decide, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    clients = [api.app.test_client() for _ in range(2)]
+    answers = at_once(*(lambda c=c: c.post(url, headers=api.headers("admin")) for c in clients))
     assert sorted(a.status_code for a in answers) == [200, 409], [a.json for a in answers]
     (lost,) = [a for a in answers if a.status_code == 409]
     assert_client_error(lost, 409)

@@ -4,13 +4,12 @@ edits racing with the same ``If-Match`` (one wins, the other is 412) — SQLite 
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from flask.testing import FlaskClient
 
 from tests.pipeline.conftest import NS, envelope, profile
-from tests.web.conftest import Api
+from tests.web.conftest import Api, at_once
 
 ROUNDS = 3
 
@@ -75,20 +74,10 @@ def test_each_method_edits_the_same_profile_again_and_again(api: Api) -> None:
 
 def _race(api: Api, url: str, etag: str, n: int) -> list[Any]:
     """Two PATCHes with the same If-Match, started together; their answers."""
-    start = threading.Barrier(2)
-    answers: list[Any] = [None, None]
-
-    def edit(i: int) -> None:
-        client = api.app.test_client()
-        start.wait(timeout=30)
-        answers[i] = _edit(client, api, "patch", url, etag, n + i)
-
-    threads = [threading.Thread(target=edit, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return answers
+    clients = [api.app.test_client() for _ in range(2)]
+    return at_once(
+        *(lambda i=i: _edit(clients[i], api, "patch", url, etag, n + i) for i in range(2))
+    )
 
 
 def test_two_edits_with_the_same_etag_one_wins_one_is_412(api: Api) -> None:
