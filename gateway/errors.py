@@ -242,6 +242,17 @@ class PreconditionRequiredError(GatewayError):
     code = "precondition_required"
 
 
+class TooManyRequestsError(GatewayError):
+    """A caller over its rate (HTTP 429); ``retry_after`` is the seconds until a request fits
+    again (the ``Retry-After`` header)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class NotFoundError(GatewayError):
     """A thing asked for by id does not exist."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, TooManyRequestsError
 
 
 class BadRequestError(GatewayError):
@@ -12,19 +12,17 @@ class BadRequestError(GatewayError):
     code = "bad_request"
 
 
-class RateLimitedError(GatewayError):
+class RateLimitedError(TooManyRequestsError):
     """The partner sent more requests than its ``rate_limit`` allows (HTTP 429)."""
-
-    code = "rate_limited"
 
     def __init__(
         self, partner: str, requests: int, per_seconds: int, *, retry_after: int = 1
     ) -> None:
         self.partner = partner
-        self.retry_after = retry_after  # seconds until a request fits again
         super().__init__(
             f"partner '{partner}' is over its rate limit of {requests} requests in "
-            f"{per_seconds} s: retry later"
+            f"{per_seconds} s: retry later",
+            retry_after=retry_after,
         )
 
 
@@ -35,9 +33,9 @@ class LoginThrottledError(RateLimitedError):
 
     def __init__(self, what: str, failures: int, per_seconds: int, retry_after: int) -> None:
         self.partner = ""
-        self.retry_after = retry_after
-        GatewayError.__init__(
+        TooManyRequestsError.__init__(
             self,
             f"too many failed sign-ins for {what} ({failures} in {per_seconds} s): retry in "
             f"{retry_after} s",
+            retry_after=retry_after,
         )

@@ -24,6 +24,7 @@ from gateway.errors import (
     SchemaOutOfDateError,
     SchemaValidationError,
     StoreError,
+    TooManyRequestsError,
     XMLError,
     XMLLimitError,
 )
@@ -45,6 +46,7 @@ _STATUS: list[tuple[type[GatewayError], int]] = [
     (MappingError, 422),
     (MappingNameMismatchError, 422),
     (PreconditionRequiredError, 428),
+    (TooManyRequestsError, 429),
     (XMLError, 400),
     (SchemaOutOfDateError, 503),
     (StoreError, 503),
@@ -66,6 +68,8 @@ def error_response(error: GatewayError) -> tuple[Response, int]:
     status = status_for(error)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="cpex-gateway"'
+    if isinstance(error, TooManyRequestsError):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response, status
 
 

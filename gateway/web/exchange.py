@@ -21,14 +21,13 @@ from flask import Blueprint, Flask, Response, current_app
 from flask.blueprints import BlueprintSetupState
 
 from gateway.errors import PermissionDeniedError
-from gateway.exchange import ExchangeService, RateLimitedError, RateLimiter, Request
+from gateway.exchange import ExchangeService, RateLimiter, Request
 from gateway.model.xmlcodec import to_document
 from gateway.partners.registry import PartnerRegistry, load_partners, partners_dir
 from gateway.partners.spec import PartnerSpec
 from gateway.web.access import Access, access, current_principal
 from gateway.web.body import read_body
 from gateway.web.context import gateway_of
-from gateway.web.errors import error_response
 
 bp = Blueprint("exchange", __name__)
 
@@ -102,9 +101,3 @@ def exchange() -> Response:
     answer = parts.service.handle(root, Request(partner, channel="rest"))
     return Response(to_document(answer), mimetype=XML_MIMETYPE)
 
-
-@bp.errorhandler(RateLimitedError)
-def _rate_limited(error: RateLimitedError) -> tuple[Response, int]:
-    response, _ = error_response(error)
-    response.headers["Retry-After"] = str(error.retry_after)
-    return response, 429
