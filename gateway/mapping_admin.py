@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,8 @@ class MappingAdmin:
             compiled = load_mapping(
                 path, schemas=self.mappings.schemas, text=text, attributes=self.mappings.attributes
             )
-        except MappingFileInvalid as exc:  # named by file name: the folder is the server's
-            raise MappingFileInvalid([_named(e, path) for e in exc.errors]) from None
+        except MappingFileInvalid as exc:  # named in the mappings folder: not the server's
+            raise MappingFileInvalid([self._named(e, path) for e in exc.errors]) from None
         if compiled.name != name:
             raise MappingNameMismatchError(
                 f"{path.name}: the text names mapping '{compiled.name}', not '{name}'"
@@ -85,6 +86,29 @@ class MappingAdmin:
         old = self.history.get(name, version)
         return self.save(name, old.text, author=author, comment=f"rollback to v{version}")
 
+    def named_errors(
+        self, errors: Mapping[str, list[MappingError]]
+    ) -> dict[str, list[MappingError]]:
+        """``errors`` by file (as :attr:`MappingSet.errors` and :class:`SyncReport` hold them),
+        each naming its file within the mappings folder, never by the server's path."""
+        return {
+            file: [self._named(e, self.mappings.folder / file) for e in errs]
+            for file, errs in errors.items()
+        }
+
+    def _named(self, error: MappingError, path: Path) -> MappingError:
+        """``error`` naming the mapping file (or its code list) within the mappings folder."""
+        named = Path(error.file) if error.file else path
+        folder = self.mappings.folder.resolve()
+        shown = (
+            str(named.resolve().relative_to(folder))
+            if named.resolve().is_relative_to(folder)
+            else named.name
+        )
+        return MappingError(
+            error.reason, file=shown, line=error.line, column=error.column, key=error.key
+        )
+
     def sync_from_disk(self) -> SyncReport:
         """Reload changed files; record each valid text not yet in the history as author ``file``.
 
@@ -103,14 +127,6 @@ class MappingAdmin:
             if new:
                 recorded.append(version)
         return SyncReport(recorded, errors)
-
-
-def _named(error: MappingError, path: Path) -> MappingError:
-    """``error`` with the mapping file named by its name in the mappings folder."""
-    file = path.name if error.file in (str(path), None) else Path(error.file).name
-    return MappingError(
-        error.reason, file=file, line=error.line, column=error.column, key=error.key
-    )
 
 
 def _write_atomically(path: Path, text: str) -> None:

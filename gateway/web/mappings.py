@@ -72,7 +72,8 @@ def list_mappings() -> Response:
                 "version": latest.version if latest else None,
             }
         )
-    errors = {file: [e.to_dict() for e in errs] for file, errs in admin.mappings.errors.items()}
+    named = admin.named_errors(admin.mappings.errors)
+    errors = {file: [e.to_dict() for e in errs] for file, errs in named.items()}
     return jsonify({"items": items, "errors": errors})
 
 
@@ -106,7 +107,10 @@ def reload_mappings() -> Response:
     return jsonify(
         {
             "recorded": [{"name": v.name, **_version_summary(v)} for v in report.recorded],
-            "errors": {f: [e.to_dict() for e in errs] for f, errs in report.errors.items()},
+            "errors": {
+                f: [e.to_dict() for e in errs]
+                for f, errs in _admin().named_errors(report.errors).items()
+            },
         }
     )
 

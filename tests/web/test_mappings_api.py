@@ -138,3 +138,17 @@ def test_save_and_rollback_keep_the_files_mode(mapping_api: Api) -> None:
     )
     assert back.status_code == 200, back.json
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_broken_file_on_disk_is_listed_by_its_name_only(mapping_api: Api) -> None:
+    admin = mapping_api.headers("admin")
+    folder = Path(mapping_api.gateway.settings.path("mappings"))
+    assert mapping_api.client.get("/api/v1/mappings", headers=admin).json["errors"] == {}
+    (folder / "broken.yaml").write_text("version: 1\nname: broken\nbogus: [\n")
+    reloaded = mapping_api.client.post("/api/v1/mappings/reload", headers=admin)
+    listed = mapping_api.client.get("/api/v1/mappings", headers=admin)
+    for answer in (reloaded, listed):
+        assert answer.status_code == 200, answer.json
+        (error,) = answer.json["errors"]["broken.yaml"]
+        assert error["file"] == "broken.yaml"
+        assert str(folder) not in answer.get_data(as_text=True)
