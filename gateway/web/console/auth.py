@@ -170,16 +170,9 @@ def _context() -> dict[str, Any]:
     return {"console": session, "csrf_field": CSRF_FIELD, "done": shown, "screens": screens}
 
 
-# Errors that mean "someone got there first" (decided, claimed, already sent): 409 here, as in
-# the REST blueprints that raise them.
-CONFLICT_CODES = frozenset(
-    {"review_decided", "review_claimed", "quarantine_closed", "delivery_state"}
-)
-
-
 @bp.errorhandler(GatewayError)
 def _error(error: GatewayError) -> tuple[str, int]:
-    status = 409 if error.code in CONFLICT_CODES else status_for(error)
+    status = status_for(error)  # the one table: someone got there first is 409 here too
     return render_template(
         "error.html", message=error.message, code=error.code, status=status
     ), status

@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from gateway.errors import GatewayError
+from gateway.errors import ConflictError
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import review_claim
 
 HOLD = timedelta(minutes=15)
 
 
-class ClaimedByOtherError(GatewayError):
+class ClaimedByOtherError(ConflictError):
     """The review item is held by another steward (HTTP 409)."""
 
     code = "review_claimed"

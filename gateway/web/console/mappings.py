@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Response, current_app, render_template, request
 
+from gateway.errors import BadRequestError
 from gateway.mapping import CompiledMapping, MappingError, MappingFileInvalid
 from gateway.mapping.check import check_mapping, load_mapping
 from gateway.mapping_admin import MappingAdmin
@@ -22,7 +23,6 @@ from gateway.web.console.auth import actor, audited, done, page
 from gateway.web.console.blueprint import bp
 from gateway.web.context import gateway_of
 from gateway.web.mappings import preview_report, sample_records
-from gateway.web.requests import BadRequestError
 
 MAX_TEXT = 512 * 1024
 

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Response, current_app, render_template, request
 
 from gateway.erp.snapshot import erp_snapshot_for, erp_snapshots_for
+from gateway.errors import BadRequestError
 from gateway.model import to_dict
 from gateway.privacy import disclosures_of
 from gateway.store.profiles import FieldSource
@@ -21,7 +22,6 @@ from gateway.web.console.blueprint import bp
 from gateway.web.console.review import flatten
 from gateway.web.context import gateway_of
 from gateway.web.history import profile_history
-from gateway.web.requests import BadRequestError
 
 PAGE = 50
 SEARCH = ("name", "email", "phone", "postcode")

@@ -10,13 +10,13 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, render_template, request
 
+from gateway.errors import BadRequestError
 from gateway.pipeline.quarantine import Quarantine, QuarantineDecidedError, QuarantineStatus
 from gateway.web.console.auth import actor, audited, done, page
 from gateway.web.console.blueprint import bp
 from gateway.web.console.placing import place_errors
 from gateway.web.context import gateway_of
 from gateway.web.mappings import preview_report
-from gateway.web.requests import BadRequestError
 from gateway.xml.parser import parse_bytes
 
 PAGE = 100

@@ -15,15 +15,13 @@ from typing import Any, get_args
 from flask import Response, current_app, render_template, request
 from markupsafe import Markup
 
-from gateway.errors import StoreError
-from gateway.identity.review import ReviewItem, ReviewQueue, ReviewStatus
+from gateway.identity.review import ReviewDecidedError, ReviewItem, ReviewQueue, ReviewStatus
 from gateway.model import to_dict
 from gateway.web.console.auth import actor, audited, done, page
 from gateway.web.console.blueprint import bp
 from gateway.web.console.charts import Marker, waterfall
 from gateway.web.console.claims import Claims
 from gateway.web.context import gateway_of
-from gateway.web.review import ReviewDecidedError
 
 PAGE = 100
 
@@ -91,11 +89,7 @@ def review_claim(item_id: int) -> Response:
 @page
 def review_approve(item_id: int) -> Response:
     _decidable(item_id)
-    try:
-        survivor = _queue().approve(item_id, actor())
-    except StoreError:
-        _open(item_id)  # decided meanwhile by another steward: 409, not a store failure
-        raise
+    survivor = _queue().approve(item_id, actor())  # decided meanwhile: ReviewDecidedError, 409
     _claims().release(item_id)
     audited("review.approve", review_item_id=item_id, golden_id=survivor, comment=_comment())
     return done(_after(item_id), f"item {item_id} approved: merged into {survivor}")
@@ -105,11 +99,7 @@ def review_approve(item_id: int) -> Response:
 @page
 def review_reject(item_id: int) -> Response:
     _decidable(item_id)
-    try:
-        _queue().reject(item_id, actor())
-    except StoreError:
-        _open(item_id)
-        raise
+    _queue().reject(item_id, actor())
     _claims().release(item_id)
     audited("review.reject", review_item_id=item_id, comment=_comment())
     return done(_after(item_id), f"item {item_id} rejected: not a match (remembered)")
@@ -122,7 +112,7 @@ def _comment() -> str | None:
 def _open(item_id: int) -> ReviewItem:
     item = _queue().get(item_id)  # NotFoundError: 404
     if item.status != "open":
-        raise ReviewDecidedError(f"review item {item_id} is {item.status}, not open")
+        raise ReviewDecidedError(item_id, item.status)
     return item
 
 
