@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from flask import Response, current_app, render_template, request
 
+from gateway.errors import BadRequestError
 from gateway.web.console.auth import actor, audited, done, page
 from gateway.web.console.blueprint import bp
 from gateway.web.context import gateway_of
-from gateway.web.requests import BadRequestError
 
 if TYPE_CHECKING:
     from scheduler.service import JobsService
