@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.delivery.rights import erase_in_transaction
-from gateway.errors import GatewayError, NotFoundError
+from gateway.errors import ConflictError, NotFoundError
 from gateway.store.engine import store_error, write_transaction
 from gateway.store.tables import erasure_request
 
@@ -29,7 +29,7 @@ class RequestStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class ErasureRequestDecidedError(GatewayError):
+class ErasureRequestDecidedError(ConflictError):
     """The request was decided already (HTTP 409, like a decided review item)."""
 
     code = "erasure_request_decided"

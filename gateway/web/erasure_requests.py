@@ -7,20 +7,15 @@ to the partners that received their data); rejecting keeps them. Deciding a requ
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
-from gateway.delivery.erasure_requests import (
-    ErasureRequestDecidedError,
-    ErasureRequests,
-    RequestStatus,
-)
+from gateway.delivery.erasure_requests import ErasureRequests, RequestStatus
+from gateway.errors import BadRequestError
 from gateway.web.access import Access, access
 from gateway.web.context import gateway_of
-from gateway.web.requests import BadRequestError, actor, answer_with, paging
+from gateway.web.requests import actor, paging, query
 
 bp = Blueprint("erasure_requests", __name__, url_prefix="/api/v1/erasure-requests")
-
-answer_with(bp, ErasureRequestDecidedError, 409)
 
 _STATUSES = [s.value for s in RequestStatus] + ["all"]
 
@@ -35,7 +30,7 @@ def list_requests() -> Response:
     """Requests with ``status`` (``open`` by default, or ``approved``, ``rejected``, ``all``),
     oldest first."""
     limit, offset = paging()
-    status = request.args.get("status", "open")
+    status = query("status") or "open"
     if status not in _STATUSES:
         raise BadRequestError(f"status must be one of {', '.join(_STATUSES)}", path="status")
     found = _queue().list(None if status == "all" else RequestStatus(status), limit, offset)

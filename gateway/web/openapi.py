@@ -65,6 +65,10 @@ QUERY: dict[str, list[dict[str, Any]]] = {
         _query("source", "the source system (else the envelope's Sender or the JSON source)"),
         _query("mapping", "the inbound mapping (default cpex-in)"),
     ],
+    "erasure_requests.list_requests": [
+        _status("open", "approved", "rejected", "all"),
+        *_PAGE,
+    ],
     "review.list_items": [_status("open", "approved", "rejected", "superseded"), *_PAGE],
     "quarantine.list_entries": [_status("open", "retried", "discarded", "all"), *_PAGE],
     "deliveries.list_items": [
