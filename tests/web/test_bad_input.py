@@ -11,6 +11,7 @@ import pytest
 
 from tests.pipeline.conftest import envelope, profile
 from tests.web.conftest import Api, at_once
+from tests.web.test_review_quarantine_api import person
 
 BIG = 2**63  # one past the largest id a database column holds
 _LEAKS = re.compile(
@@ -181,21 +182,10 @@ def test_unmerge_of_another_profiles_record_is_not_found_and_names_no_other_prof
     assert unknown.json["error"]["message"] == same  # no oracle: the same words either way
 
 
-def _person(key: str, given: str) -> str:
-    return (
-        f'<cpex:Profile><cpex:Identifiers><cpex:Identifier system="shop" key="{key}"/>'
-        f"</cpex:Identifiers><cpex:Person><cpex:GivenName>{given}</cpex:GivenName>"
-        f"<cpex:FamilyName>Smith</cpex:FamilyName><cpex:BirthDate>1980-01-02</cpex:BirthDate>"
-        f'</cpex:Person><cpex:Addresses><cpex:Address type="home"><cpex:City>Leeds</cpex:City>'
-        f"<cpex:PostalCode>LS1 4AP</cpex:PostalCode><cpex:Country>GB</cpex:Country>"
-        "</cpex:Address></cpex:Addresses></cpex:Profile>"
-    )
-
-
 @pytest.mark.parametrize("decision", ["approve", "reject"])
 def test_two_stewards_deciding_one_review_item_at_once_one_is_409(api: Api, decision: str) -> None:
-    submit(api, [_person("1", "Jonathan")], "a")
-    submit(api, [_person("2", "Jon")], "b")
+    submit(api, [person("1", "Jonathan", "Smith", "1980-01-02", "LS1 4AP")], "a")
+    submit(api, [person("2", "Jon", "Smith", "1981-07-09", "LS1 4AP")], "b")  # a near match
     items = api.client.get("/api/v1/review", headers=api.headers("admin")).json["items"]
     assert items, "the near match should be proposed for review"
     url = f"/api/v1/review/{items[0]['id']}/{decision}"
