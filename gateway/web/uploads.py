@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from gateway.errors import PermissionDeniedError
+from gateway.errors import BadRequestError, PermissionDeniedError
 from gateway.mapping.errors import MappingFailure
 from gateway.partners.samples import json_schema_issue
 from gateway.partners.spec import InboundSpec, Operation, PartnerSpec
@@ -25,7 +25,6 @@ from gateway.web.access import Access, access, current_principal
 from gateway.web.body import read_body
 from gateway.web.context import gateway_of
 from gateway.web.exchange import admit_key_holder, exchange_parts
-from gateway.web.requests import BadRequestError
 
 bp = Blueprint("uploads", __name__)
 
